@@ -1,0 +1,184 @@
+// The `ganglion` verbs: each one a CommandSpec whose options are declared once.
+#include "commands.h"
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/planner.h"
+#include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/trainer.h"
+#include "ganglion/engine/user_error.h"
+
+namespace ganglion::cli {
+
+namespace {
+
+const OptionSpec kPluginPath{"plugin-path", "DIR", "also load plugins from DIR (a folder or a .so)", true};
+const OptionSpec kSet{"set", "PATH=VALUE",
+                      "override a graph field, e.g. nodes.batch.params.batch=32 (VALUE is JSON, else a string)",
+                      true};
+const OptionSpec kHelp{"help", "", "show this help"};
+
+/// Loads every plugin on the search path; reports skipped libraries on stderr (never silently).
+PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = false) {
+  PluginRegistry registry;
+  registry.load(PluginRegistry::search_path(args.values("plugin-path")));
+  if (!quiet_about_skipped)
+    for (const auto& s : registry.skipped())
+      std::fprintf(stderr, "ganglion: skipped plugin %s: %s\n", s.file.c_str(), s.reason.c_str());
+  return registry;
+}
+
+int run_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  RunOptions options;
+  options.out = args.value("out");
+  options.resume = args.has("resume");
+  options.device = args.value("device", "auto");
+  options.log_format = args.value("log-format", "text");
+  if (options.log_format != "text" && options.log_format != "jsonl")
+    throw UserError("--log-format " + options.log_format + ": expected text or jsonl");
+  auto integer = [&](const std::string& name, long long min) -> std::optional<long long> {
+    if (!args.has(name)) return std::nullopt;
+    const std::string v = args.value(name);
+    try {
+      size_t used = 0;
+      const long long x = std::stoll(v, &used);
+      if (used == v.size() && x >= min) return x;
+    } catch (const std::exception&) {
+    }
+    throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
+  };
+  options.steps = integer("steps", 1);
+  options.threads = static_cast<int>(integer("threads", 1).value_or(0));
+  return train(graph, options);
+}
+
+int validate_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  std::printf("%s: valid (%zu modules, %zu nodes, %zu phases)\n", graph.file.c_str(), graph.modules.size(),
+              graph.nodes.size(), graph.phases.size());
+  return 0;
+}
+
+int plan_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  std::printf("%s", describe_plan(graph, make_plan(graph)).c_str());
+  return 0;
+}
+
+int plugins_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args, true);
+  for (const auto& [name, t] : registry.types())
+    std::printf("%-28s %-9s %s (plugin %s %s)\n", name.c_str(), to_string(t.type.contract.kind()),
+                t.type.contract.description().c_str(), t.plugin.c_str(), t.plugin_version.c_str());
+  for (const auto& s : registry.skipped()) std::printf("skipped %s: %s\n", s.file.c_str(), s.reason.c_str());
+  return 0;
+}
+
+std::string value_text(const ParamValue& v) {
+  struct {
+    std::string operator()(std::monostate) const { return "(required)"; }
+    std::string operator()(std::int64_t x) const { return std::to_string(x); }
+    std::string operator()(double x) const { return nlohmann::json(x).dump(); }
+    std::string operator()(bool x) const { return x ? "true" : "false"; }
+    std::string operator()(const std::string& x) const { return nlohmann::json(x).dump(); }
+  } visit;
+  return std::visit(visit, v);
+}
+
+int inspect_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const std::string& name = args.positional[0];
+  const RegisteredType* t = registry.find(name);
+  if (!t) throw UserError("no node type \"" + name + "\"" + did_you_mean(name, registry.type_names()) +
+                          " (`ganglion plugins` lists them)");
+  const Contract& c = t->type.contract;
+  std::ostringstream out;
+  out << c.type() << "\n  " << c.description() << "\n\n";
+  out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "") << "\n";
+  out << "plugin:   " << t->plugin << " " << t->plugin_version << "\n";
+  out << "file:     " << t->file << "\n\n";
+  auto ports = [&](const char* title, const std::vector<PortSpec>& list) {
+    out << title << ":\n";
+    if (list.empty()) out << "  (none)\n";
+    for (const auto& p : list)
+      out << "  " << p.name << "  " << to_string(p.dtype) << " [" << (p.shape.empty() ? "scalar" : p.shape) << "]"
+          << (p.optional ? " optional" : "") << "  " << p.doc << "\n";
+  };
+  ports("inputs", c.inputs());
+  ports("outputs", c.outputs());
+  out << "params:\n";
+  if (c.params().empty()) out << "  (none)\n";
+  for (const auto& p : c.params()) {
+    out << "  " << p.name << "  " << to_string(p.type) << " = " << value_text(p.default_value);
+    if (p.min || p.max)
+      out << "  range " << (p.min ? nlohmann::json(*p.min).dump() : "-inf") << ".."
+          << (p.max ? nlohmann::json(*p.max).dump() : "inf");
+    out << "\n      " << p.doc << "\n";
+  }
+  std::printf("%s", out.str().c_str());
+  return 0;
+}
+
+}  // namespace
+
+std::vector<CommandSpec> commands() {
+  return {
+      {"run",
+       "GRAPH",
+       "Train a graph: writes graph.json, log.jsonl, samples/ and checkpoints/ into the run directory.",
+       "SIGINT or SIGTERM finishes the current step, writes a checkpoint and exits 0; --resume continues it.",
+       {{"out", "DIR", "run directory (default: runs/<graph name>)"},
+        {"steps", "N", "train until iteration N (default: the graph's \"steps\")"},
+        {"resume", "", "continue from the newest checkpoint in the run directory"},
+        {"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"},
+        {"threads", "N", "CPU threads for compute (default: every core this process may use)"},
+        {"log-format", "F", "text (a progress bar on a terminal, else lines) or jsonl (on stdout)"},
+        kSet,
+        kPluginPath,
+        kHelp},
+       1,
+       1,
+       run_command},
+      {"validate",
+       "GRAPH",
+       "Check a graph file against the loaded plugins' contracts; report every problem with its JSON path.",
+       "",
+       {kSet, kPluginPath, kHelp},
+       1,
+       1,
+       validate_command},
+      {"plan",
+       "GRAPH",
+       "Print what each training phase will run: nodes in order, reuse, frozen modules, second derivatives.",
+       "",
+       {kSet, kPluginPath, kHelp},
+       1,
+       1,
+       plan_command},
+      {"plugins",
+       "",
+       "List every loaded node type, one a line, and every plugin that was skipped, with the reason.",
+       "",
+       {kPluginPath, kHelp},
+       0,
+       0,
+       plugins_command},
+      {"inspect",
+       "TYPE",
+       "Describe a node type: its plugin, ports (dtype, shape) and params (type, default, range, doc).",
+       "",
+       {kPluginPath, kHelp},
+       1,
+       1,
+       inspect_command},
+  };
+}
+
+}  // namespace ganglion::cli

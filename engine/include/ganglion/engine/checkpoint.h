@@ -1,0 +1,30 @@
+// Checkpoints: everything a run needs to continue exactly (modules, EMA shadows, optimisers, random
+// state, data positions, step), written to a temporary name and renamed, so a reader never sees a
+// half-written file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ganglion {
+
+class Executor;
+
+struct CheckpointFile {
+  std::string path;
+  std::int64_t step = 0;
+};
+
+/// The checkpoint with the highest step in `run_dir`/checkpoints, if any.
+std::optional<CheckpointFile> latest_checkpoint(const std::string& run_dir);
+
+/// Writes the checkpoint of `step` and removes all but the `keep` newest. Returns its path.
+std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
+                             std::int64_t keep);
+
+/// Restores `executor` from `path`; returns the step it was written at. Throws UserError on a
+/// missing, corrupt or mismatched checkpoint.
+std::int64_t read_checkpoint(const std::string& path, Executor& executor);
+
+}  // namespace ganglion

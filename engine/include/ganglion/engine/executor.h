@@ -1,0 +1,88 @@
+// Runs a planned graph: instantiates its modules and nodes, runs the phases of an iteration as the
+// plan says (reusing values, freezing modules, setting gradients to none), and samples.
+#pragma once
+
+#include <ganglion/node.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ganglion/engine/graph.h"
+#include "ganglion/engine/planner.h"
+
+namespace ganglion {
+
+class Prefetcher;
+
+/// A node failed while running: the message names the node and its type.
+class NodeFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What one iteration did, for the log.
+struct IterationRecord {
+  std::map<std::string, double> losses;  ///< phase name -> loss of its last run
+  std::int64_t samples = 0;             ///< data samples drawn (for images/s)
+};
+
+class Executor {
+ public:
+  /// Makes every module, node and optimiser; throws UserError naming the node whose params or
+  /// files its plugin rejected.
+  Executor(const Graph& graph, const Plan& plan, torch::Device device);
+  ~Executor();
+
+  /// Runs every phase due at `step` (counted from 1).
+  IterationRecord run_iteration(std::int64_t step);
+
+  /// Evaluates `ref` for output without training: EMA weights where a module keeps them, modules
+  /// in eval mode, no gradients, the same noise every time, data from the start of the data set.
+  torch::Tensor sample(const PortRef& ref);
+
+  void save(torch::serialize::OutputArchive& archive) const;
+  /// Throws UserError when the archive does not fit this graph.
+  void load(torch::serialize::InputArchive& archive, const std::string& file);
+
+  std::map<std::string, std::string> source_positions() const;
+  void seek_sources(const std::map<std::string, std::string>& positions);
+
+  const std::vector<std::shared_ptr<NetModule>>& modules() const { return modules_; }
+  torch::Device device() const { return device_; }
+
+ private:
+  struct Value;
+  class Context;
+  void run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record);
+  void compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling);
+  bool valid(const Value& v, int node, const PhasePlan& pp) const;
+  void set_tracking(const std::vector<int>& modules);
+  void update_ema(int module, std::int64_t step);
+  void check_outputs(int node, const TensorMap& out);
+  void end_sampling();
+
+  const Graph& graph_;
+  const Plan& plan_;
+  torch::Device device_;
+  std::vector<std::shared_ptr<NetModule>> modules_, ema_;
+  std::vector<std::int64_t> module_version_;
+  std::vector<std::shared_ptr<Function>> functions_;
+  std::vector<std::shared_ptr<Source>> sources_;
+  std::vector<std::unique_ptr<Prefetcher>> prefetchers_;
+  std::vector<std::shared_ptr<Source>> sample_sources_;  ///< fresh copies for sampling
+  std::vector<TensorMap> sample_batches_;
+  std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers_;  ///< one per phase
+  std::vector<char> per_phase_;      ///< node depends on a per-phase source
+  std::vector<char> checked_;        ///< outputs checked against the contract once
+  std::vector<char> tracking_;       ///< module currently records gradients
+  std::unique_ptr<Context> context_;
+  std::map<int, Value>* cache_ = nullptr;
+  std::int64_t phase_run_ = 0;
+};
+
+}  // namespace ganglion

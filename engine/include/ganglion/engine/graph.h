@@ -1,0 +1,121 @@
+// A graph file after validation: every name resolved, every param checked and defaulted. Nothing
+// here can be wrong any more; the planner and the trainer work from this.
+#pragma once
+
+#include <ganglion/contract.h>
+#include <ganglion/params.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ganglion {
+
+struct RegisteredType;
+
+/// One output port of one node.
+struct PortRef {
+  int node = -1;
+  std::string port;
+};
+
+/// Exponential moving average of a module's weights, used for samples.
+struct EmaSpec {
+  bool enabled = false;
+  double beta = 0.999;
+  /// Steps over which beta ramps up from 0 (0: no ramp-up). The effective beta at step t is
+  /// min(beta, (1 + t) / (10 + t)) when ramp-up is on, as in the Mean Teacher schedule.
+  std::int64_t rampup = 0;
+};
+
+struct ModuleEntry {
+  std::string name;
+  const RegisteredType* type = nullptr;
+  Params params;
+  EmaSpec ema;
+  std::string pointer;  ///< JSON pointer of its entry, for messages
+};
+
+/// When a source draws a new sample.
+enum class DrawPolicy {
+  PerIteration,  ///< once per iteration, shared by every phase (DCGAN's real batch and z)
+  PerPhase,      ///< at every phase run, repetitions included (WGAN-GP's critic steps)
+};
+
+struct NodeEntry {
+  std::string name;
+  const RegisteredType* type = nullptr;  ///< the node's type, or the applied module's type
+  int module = -1;                       ///< index into Graph::modules when the node applies one
+  Params params;
+  std::map<std::string, PortRef> inputs;
+  DrawPolicy draw = DrawPolicy::PerIteration;
+  std::string pointer;
+
+  const Contract& contract() const;
+  NodeKind kind() const { return contract().kind(); }
+};
+
+struct OptimizerSpec {
+  std::string type = "adam";  ///< adam, sgd, rmsprop
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;  ///< adam
+  double momentum = 0.0;              ///< sgd, rmsprop
+  double alpha = 0.99;                ///< rmsprop smoothing
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+/// A module a phase updates, with the optimiser settings for it.
+struct UpdateEntry {
+  int module = -1;
+  OptimizerSpec optimizer;
+};
+
+struct PhaseSpec {
+  std::string name;
+  PortRef minimize;
+  std::vector<UpdateEntry> update;
+  std::int64_t every = 1;   ///< runs on iterations where (iteration - from) % every == 0
+  std::int64_t repeat = 1;  ///< runs this many times in a row when it runs
+  std::int64_t from = 1;    ///< first iteration it runs at
+  std::string pointer;
+
+  bool updates(int module) const;
+};
+
+struct SamplesSpec {
+  bool enabled = false;
+  PortRef from;
+  const RegisteredType* writer = nullptr;
+  Params writer_params;
+  std::int64_t every = 500;
+};
+
+struct OutputsSpec {
+  SamplesSpec samples;
+  std::int64_t checkpoint_every = 1000;
+  std::int64_t keep_checkpoints = 3;
+  std::int64_t log_every = 10;
+};
+
+struct Graph {
+  std::string file;
+  std::string name;
+  std::uint64_t seed = 1;
+  std::int64_t steps = 1000;  ///< iterations a run does unless --steps says otherwise
+  std::vector<ModuleEntry> modules;
+  std::vector<NodeEntry> nodes;
+  std::vector<PhaseSpec> phases;
+  OutputsSpec outputs;
+  /// The document after --set overrides: what the run directory records as the resolved graph.
+  nlohmann::json document;
+
+  int find_node(const std::string& name) const;
+  int find_module(const std::string& name) const;
+  /// "batch.image", or "fake" when the node has one output.
+  std::string port_name(const PortRef& ref) const;
+};
+
+}  // namespace ganglion

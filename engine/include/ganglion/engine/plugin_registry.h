@@ -1,0 +1,65 @@
+// Finding, loading and indexing plugins. A library that cannot be used is skipped with the reason
+// (never silently); two libraries defining one type name is an error naming both.
+#pragma once
+
+#include <ganglion/plugin.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ganglion {
+
+/// A node type together with where it came from. `library` keeps the shared library loaded for as
+/// long as anything made by the type may live: objects made through the registry hold it too.
+struct RegisteredType {
+  /// First, so that it is destroyed last: the factories below are code inside the library.
+  std::shared_ptr<void> library;
+  NodeType type;
+  std::string file;
+  std::string plugin;
+  std::string plugin_version;
+};
+
+struct SkippedPlugin {
+  std::string file;
+  std::string reason;
+};
+
+class PluginRegistry {
+ public:
+  /// The folders searched, in order: the build's plugin folder, then the installed one next to
+  /// the executable, then each entry of GANGLION_PLUGIN_PATH (colon-separated), then `extra`.
+  static std::vector<std::string> search_path(const std::vector<std::string>& extra);
+
+  /// Loads every `*.so` in the folders (a folder that does not exist is skipped quietly, a file
+  /// named directly is loaded). Throws UserError when two plugins define the same type.
+  void load(const std::vector<std::string>& folders_or_files);
+
+  const RegisteredType* find(const std::string& type) const;
+  std::vector<std::string> type_names() const;
+  const std::vector<SkippedPlugin>& skipped() const { return skipped_; }
+  const std::map<std::string, RegisteredType>& types() const { return types_; }
+
+  /// Adds a type directly (for tests and built-in types), as if from `file`.
+  void add(NodeType type, const std::string& file);
+
+ private:
+  void load_library(const std::string& path);
+  std::map<std::string, RegisteredType> types_;
+  std::vector<SkippedPlugin> skipped_;
+  std::vector<std::string> duplicate_errors_;
+};
+
+/// Makes the object of a registered type, keeping its library alive for the object's lifetime.
+std::shared_ptr<NetModule> make_module(const RegisteredType& t, const NodeSetup& setup);
+std::shared_ptr<Function> make_function(const RegisteredType& t, const NodeSetup& setup);
+std::shared_ptr<Source> make_source(const RegisteredType& t, const NodeSetup& setup);
+std::shared_ptr<Writer> make_writer(const RegisteredType& t, const NodeSetup& setup);
+
+/// The SDK ABI and LibTorch version this engine accepts.
+int engine_sdk_abi();
+const char* engine_torch_version();
+
+}  // namespace ganglion

@@ -1,0 +1,33 @@
+// A training run from start (or checkpoint) to its last step: the run directory, the log, samples,
+// checkpoints, and a clean stop on SIGINT/SIGTERM.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ganglion {
+
+struct Graph;
+
+struct RunOptions {
+  std::string out;                    ///< run directory; "" = runs/<graph name>
+  std::optional<std::int64_t> steps;  ///< overrides the graph's "steps"
+  bool resume = false;
+  std::string device = "auto";  ///< cpu, cuda, cuda:N, auto
+  int threads = 0;              ///< 0 = every core this process may use
+  std::string log_format = "text";  ///< text or jsonl
+};
+
+/// Resolves "cpu", "cuda", "cuda:N" or "auto"; throws UserError for anything else or a CUDA
+/// device this build or machine does not have.
+std::string resolve_device(const std::string& name);
+
+/// The cores this process may run on.
+int available_cores();
+
+/// Trains `graph` as `options` say. Returns the process exit code (0, also after a clean stop on
+/// a signal); throws UserError for anything the user can fix.
+int train(const Graph& graph, const RunOptions& options);
+
+}  // namespace ganglion

@@ -1,0 +1,85 @@
+#include "ganglion/engine/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <vector>
+
+#include "ganglion/engine/executor.h"
+#include "ganglion/engine/user_error.h"
+
+namespace fs = std::filesystem;
+
+namespace ganglion {
+
+namespace {
+
+std::vector<CheckpointFile> list_checkpoints(const std::string& run_dir) {
+  std::vector<CheckpointFile> out;
+  std::error_code ec;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  if (!fs::is_directory(dir, ec)) return out;
+  static const std::regex name("step-([0-9]+)\\.pt");
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const std::string file = f.path().filename().string();
+    if (std::regex_match(file, m, name)) out.push_back({f.path().string(), std::stoll(m[1])});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  return out;
+}
+
+std::string step_name(std::int64_t step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step-%08lld.pt", static_cast<long long>(step));
+  return buf;
+}
+
+}  // namespace
+
+std::optional<CheckpointFile> latest_checkpoint(const std::string& run_dir) {
+  auto all = list_checkpoints(run_dir);
+  if (all.empty()) return std::nullopt;
+  return all.back();
+}
+
+std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
+                             std::int64_t keep) {
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  fs::create_directories(dir);
+  torch::serialize::OutputArchive archive;
+  executor.save(archive);
+  nlohmann::json meta{{"step", step}, {"sources", executor.source_positions()}, {"format", 1}};
+  archive.write("meta", c10::IValue(meta.dump()));
+  const fs::path final_path = dir / step_name(step);
+  const fs::path tmp = dir / (step_name(step) + ".tmp");
+  archive.save_to(tmp.string());
+  fs::rename(tmp, final_path);
+  auto all = list_checkpoints(run_dir);
+  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i].path);
+  return final_path.string();
+}
+
+std::int64_t read_checkpoint(const std::string& path, Executor& executor) {
+  torch::serialize::InputArchive archive;
+  nlohmann::json meta;
+  try {
+    archive.load_from(path);
+    c10::IValue value;
+    archive.read("meta", value);
+    meta = nlohmann::json::parse(value.toStringRef());
+  } catch (const std::exception&) {
+    throw UserError(path, "", "not a readable Ganglion checkpoint (corrupt or truncated): delete it to resume from an earlier one");
+  }
+  if (!meta.is_object() || meta.value("format", 0) != 1 || !meta.contains("step"))
+    throw UserError(path, "", "not a Ganglion checkpoint of format 1");
+  executor.load(archive, path);
+  executor.seek_sources(meta.value("sources", std::map<std::string, std::string>{}));
+  return meta["step"].get<std::int64_t>();
+}
+
+}  // namespace ganglion

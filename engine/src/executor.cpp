@@ -1,0 +1,438 @@
+#include "ganglion/engine/executor.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+#include <torch/autograd.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "ganglion/engine/optimizers.h"
+#include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/prefetcher.h"
+#include "ganglion/engine/user_error.h"
+
+namespace ganglion {
+
+namespace {
+
+/// A seed per node from the graph's seed and the node's name (FNV-1a), so that renaming one node
+/// does not reshuffle every other.
+std::uint64_t node_seed(std::uint64_t graph_seed, const std::string& name) {
+  std::uint64_t h = 1469598103934665603ull ^ graph_seed;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string describe(const NodeEntry& n) { return "node \"" + n.name + "\" (" + n.contract().type() + ")"; }
+
+/// The message of an exception from LibTorch or a plugin, without LibTorch's C++ backtrace.
+std::string message_of(const std::exception& e) {
+  if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
+bool dtype_matches(DType want, const torch::Tensor& t) {
+  if (want == DType::Any) return true;
+  return want == DType::Long ? !t.is_floating_point() : t.is_floating_point();
+}
+
+}  // namespace
+
+struct Executor::Value {
+  TensorMap outputs;
+  std::vector<std::int64_t> versions;  ///< of plan_.module_deps[node], when computed
+  std::vector<int> tracked;            ///< modules that recorded gradients then
+  std::int64_t phase_run = 0;
+};
+
+class Executor::Context : public RunContext {
+ public:
+  Context(torch::Device device, std::uint64_t seed)
+      : device_(device), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)), seed_(seed) {}
+  torch::Device device() const override { return device_; }
+  at::Generator& generator() override { return sampling_ ? sample_generator_ : generator_; }
+  std::int64_t step() const override { return step_; }
+  bool sampling() const override { return sampling_; }
+
+  /// Sampling draws the same noise every time, so successive sample grids are comparable.
+  void begin_sampling() {
+    sampling_ = true;
+    sample_generator_ = at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull);
+  }
+  void end_sampling() { sampling_ = false; }
+
+  torch::Device device_;
+  at::Generator generator_;
+  at::Generator sample_generator_;
+  std::uint64_t seed_;
+  std::int64_t step_ = 0;
+  bool sampling_ = false;
+};
+
+Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
+    : graph_(graph), plan_(plan), device_(device) {
+  context_ = std::make_unique<Context>(device, graph.seed);
+  torch::manual_seed(graph.seed);  // for anything a plugin draws from torch's default generator
+  Diagnostics diags(graph.file);
+  auto setup_for = [&](const std::string& name, const Params& params) {
+    NodeSetup s;
+    s.params = params;
+    s.seed = node_seed(graph.seed, name);
+    s.name = name;
+    return s;
+  };
+  for (const auto& m : graph.modules) {
+    try {
+      auto net = make_module(*m.type, setup_for(m.name, m.params));
+      net->to(device);
+      std::shared_ptr<NetModule> shadow;
+      if (m.ema.enabled) {
+        // A second instance from the same params, holding the average; never trained directly.
+        shadow = make_module(*m.type, setup_for(m.name, m.params));
+        shadow->to(device);
+        torch::NoGradGuard no_grad;
+        auto src = net->named_parameters(), dst = shadow->named_parameters();
+        for (auto& p : dst) p.value().copy_(src[p.key()]).requires_grad_(false);
+        auto sb = net->named_buffers();
+        for (auto& b : shadow->named_buffers()) b.value().copy_(sb[b.key()]);
+      }
+      modules_.push_back(net);
+      ema_.push_back(shadow);
+    } catch (const std::exception& e) {
+      diags.error(m.pointer, m.type->type.contract.type() + " rejected its params: " + message_of(e));
+      modules_.push_back(nullptr);
+      ema_.push_back(nullptr);
+    }
+  }
+  module_version_.assign(modules_.size(), 0);
+  tracking_.assign(modules_.size(), 1);
+  const size_t n = graph.nodes.size();
+  functions_.resize(n);
+  sources_.resize(n);
+  sample_sources_.resize(n);
+  sample_batches_.resize(n);
+  checked_.assign(n, 0);
+  per_phase_.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) prefetchers_.emplace_back();
+  for (size_t i = 0; i < n; ++i) {
+    const NodeEntry& node = graph.nodes[i];
+    try {
+      if (node.kind() == NodeKind::Function) functions_[i] = make_function(*node.type, setup_for(node.name, node.params));
+      if (node.kind() == NodeKind::Source) {
+        sources_[i] = make_source(*node.type, setup_for(node.name, node.params));
+        if (sources_[i]->prefetchable())
+          prefetchers_[i] = std::make_unique<Prefetcher>(sources_[i], node.name);
+      }
+    } catch (const std::exception& e) {
+      diags.error(node.pointer, node.contract().type() + " rejected its params: " + message_of(e));
+    }
+  }
+  for (int v : plan.order) {
+    const NodeEntry& node = graph.nodes[v];
+    per_phase_[v] = node.kind() == NodeKind::Source && node.draw == DrawPolicy::PerPhase;
+    for (const auto& [port, ref] : node.inputs) per_phase_[v] |= per_phase_[ref.node];
+  }
+  if (diags.empty()) {
+    std::vector<std::shared_ptr<torch::nn::Module>> plain(modules_.begin(), modules_.end());
+    for (const auto& phase : graph.phases) {
+      try {
+        optimizers_.push_back(make_optimizer(phase.update, plain));
+      } catch (const std::exception& e) {
+        diags.error(phase.pointer + "/optimizer", message_of(e));
+      }
+    }
+  }
+  diags.throw_if_any();
+}
+
+Executor::~Executor() = default;
+
+void Executor::set_tracking(const std::vector<int>& tracked) {
+  for (size_t m = 0; m < modules_.size(); ++m) {
+    const char want = std::find(tracked.begin(), tracked.end(), static_cast<int>(m)) != tracked.end();
+    if (tracking_[m] == want) continue;
+    for (auto& p : modules_[m]->parameters()) p.requires_grad_(want);
+    tracking_[m] = want;
+  }
+}
+
+bool Executor::valid(const Value& v, int node, const PhasePlan& pp) const {
+  if (per_phase_[node] && v.phase_run != phase_run_) return false;
+  const auto& deps = plan_.module_deps[node];
+  for (size_t i = 0; i < deps.size(); ++i) {
+    if (v.versions[i] != module_version_[deps[i]]) return false;
+    // Reusable only if it recorded gradients for every module this phase updates.
+    const bool updated = std::find(pp.updated.begin(), pp.updated.end(), deps[i]) != pp.updated.end();
+    if (updated && std::find(v.tracked.begin(), v.tracked.end(), deps[i]) == v.tracked.end()) return false;
+  }
+  return true;
+}
+
+void Executor::check_outputs(int node, const TensorMap& out) {
+  const NodeEntry& n = graph_.nodes[node];
+  for (const auto& spec : n.contract().outputs()) {
+    auto it = out.find(spec.name);
+    if (it == out.end() || !it->second.defined())
+      throw NodeFailure(describe(n) + " did not produce its output \"" + spec.name + "\" (a plugin bug)");
+    const auto& t = it->second;
+    if (!dtype_matches(spec.dtype, t))
+      throw NodeFailure(describe(n) + " output \"" + spec.name + "\" is " + std::string(t.dtype().name()) +
+                        " but its contract says " + to_string(spec.dtype));
+    if (spec.rank() >= 0 && t.dim() != spec.rank())
+      throw NodeFailure(describe(n) + " output \"" + spec.name + "\" has " + std::to_string(t.dim()) +
+                        " dimensions but its contract says \"" + spec.shape + "\"");
+  }
+}
+
+void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling) {
+  const NodeEntry& n = graph_.nodes[node];
+  TensorMap in;
+  for (const auto& [port, ref] : n.inputs) in[port] = cache.at(ref.node).outputs.at(ref.port);
+  Value v;
+  try {
+    switch (n.kind()) {
+      case NodeKind::Module: {
+        auto& net = sampling && ema_[n.module] ? ema_[n.module] : modules_[n.module];
+        v.outputs = net->forward(in);
+        break;
+      }
+      case NodeKind::Function:
+        v.outputs = functions_[node]->forward(in, ctx);
+        break;
+      case NodeKind::Source:
+        if (sampling && prefetchers_[node]) {
+          // Samples use the data set's first batch, from a copy, so training's position is untouched.
+          if (!sample_batches_[node].empty()) {
+            v.outputs = sample_batches_[node];
+          } else {
+            NodeSetup s;
+            s.params = n.params;
+            s.seed = node_seed(graph_.seed, n.name);
+            s.name = n.name;
+            auto copy = make_source(*n.type, s);
+            v.outputs = sample_batches_[node] = copy->next({}, ctx);
+          }
+        } else if (prefetchers_[node]) {
+          v.outputs = prefetchers_[node]->next();
+        } else {
+          v.outputs = sources_[node]->next(in, ctx);
+        }
+        if (prefetchers_[node] && device_ != torch::kCPU)
+          for (auto& [port, t] : v.outputs) t = t.to(device_, /*non_blocking=*/true);
+        break;
+      case NodeKind::Writer:
+        break;
+    }
+  } catch (const NodeFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw NodeFailure(describe(n) + " failed: " + message_of(e));
+  }
+  if (!checked_[node]) {
+    check_outputs(node, v.outputs);
+    checked_[node] = 1;
+  }
+  const auto& deps = plan_.module_deps[node];
+  for (int m : deps) {
+    v.versions.push_back(module_version_[m]);
+    if (tracking_[m]) v.tracked.push_back(m);
+  }
+  v.phase_run = phase_run_;
+  cache[node] = std::move(v);
+}
+
+void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record) {
+  auto& cache = *cache_;
+  ++phase_run_;
+  set_tracking(pp.tracked);
+  for (const auto& s : pp.nodes) {
+    auto it = cache.find(s.node);
+    if (it == cache.end() || !valid(it->second, s.node, pp)) {
+      const bool draws_data = prefetchers_[s.node] != nullptr;
+      compute(s.node, *context_, cache, false);
+      if (draws_data) {
+        const auto& outs = cache[s.node].outputs;
+        if (!outs.empty()) record.samples += outs.begin()->second.size(0);
+      }
+    }
+  }
+  const PhaseSpec& spec = graph_.phases[pp.phase];
+  torch::Tensor loss = cache.at(spec.minimize.node).outputs.at(spec.minimize.port);
+  if (loss.numel() != 1)
+    throw NodeFailure("phase \"" + spec.name + "\" minimises \"" + graph_.port_name(spec.minimize) +
+                      "\", which holds " + std::to_string(loss.numel()) + " values, not one");
+  std::vector<torch::Tensor> params;
+  for (int m : pp.updated)
+    for (auto& p : modules_[m]->parameters()) {
+      p.mutable_grad() = torch::Tensor();  // set to none, not zeroed: no memset, no stale add
+      params.push_back(p);
+    }
+  if (loss.requires_grad()) {
+    // Only the updated modules' parameters receive gradients: nothing leaks into frozen ones.
+    torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
+    optimizers_[pp.phase]->step();
+  }
+  for (int m : pp.updated) {
+    ++module_version_[m];
+    if (ema_[m]) update_ema(m, step);
+  }
+  record.losses[spec.name] = loss.detach().item<double>();
+  // Free what no later phase of this iteration reuses; per-iteration samples stay for the
+  // iteration, so that every phase sees the same draw.
+  for (auto it = cache.begin(); it != cache.end();) {
+    const int node = it->first;
+    const bool shared_sample = graph_.nodes[node].kind() == NodeKind::Source && !per_phase_[node];
+    bool kept = shared_sample;
+    for (const auto& s : pp.nodes)
+      if (s.node == node && s.kept) kept = true;
+    // Values kept by an earlier phase for a later one stay until the iteration ends.
+    if (!kept && it->second.phase_run != phase_run_) kept = true;
+    it = kept ? std::next(it) : cache.erase(it);
+  }
+}
+
+void Executor::update_ema(int m, std::int64_t step) {
+  const EmaSpec& spec = graph_.modules[m].ema;
+  double beta = spec.beta;
+  if (spec.rampup > 0) beta = std::min(beta, (1.0 + step) / (10.0 + step));
+  torch::NoGradGuard no_grad;
+  auto src = modules_[m]->parameters();
+  auto dst = ema_[m]->parameters();
+  for (size_t i = 0; i < src.size(); ++i) dst[i].lerp_(src[i].detach(), 1.0 - beta);
+  auto sb = modules_[m]->buffers();
+  auto db = ema_[m]->buffers();
+  for (size_t i = 0; i < sb.size(); ++i) db[i].copy_(sb[i]);
+}
+
+IterationRecord Executor::run_iteration(std::int64_t step) {
+  IterationRecord record;
+  context_->step_ = step;
+  std::map<int, Value> cache;
+  cache_ = &cache;
+  for (const auto& pp : plan_.phases) {
+    const PhaseSpec& spec = graph_.phases[pp.phase];
+    if (step < spec.from || (step - spec.from) % spec.every != 0) continue;
+    for (std::int64_t r = 0; r < spec.repeat; ++r) run_phase(pp, step, record);
+  }
+  cache_ = nullptr;
+  return record;
+}
+
+torch::Tensor Executor::sample(const PortRef& ref) {
+  std::vector<char> needed(graph_.nodes.size(), 0);
+  needed[ref.node] = 1;
+  for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
+    if (needed[*it])
+      for (const auto& [port, r] : graph_.nodes[*it].inputs) needed[r.node] = 1;
+  for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->eval();
+  context_->begin_sampling();
+  torch::Tensor out;
+  try {
+    torch::NoGradGuard no_grad;
+    std::map<int, Value> cache;
+    for (int v : plan_.order)
+      if (needed[v]) compute(v, *context_, cache, true);
+    out = cache.at(ref.node).outputs.at(ref.port);
+  } catch (...) {
+    end_sampling();
+    throw;
+  }
+  end_sampling();
+  return out;
+}
+
+void Executor::end_sampling() {
+  context_->end_sampling();
+  for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->train();
+}
+
+void Executor::save(torch::serialize::OutputArchive& archive) const {
+  for (size_t m = 0; m < modules_.size(); ++m) {
+    torch::serialize::OutputArchive sub;
+    modules_[m]->save(sub);
+    archive.write("module/" + graph_.modules[m].name, sub);
+    if (ema_[m]) {
+      torch::serialize::OutputArchive e;
+      ema_[m]->save(e);
+      archive.write("ema/" + graph_.modules[m].name, e);
+    }
+  }
+  for (size_t p = 0; p < optimizers_.size(); ++p) {
+    torch::serialize::OutputArchive sub;
+    optimizers_[p]->save(sub);
+    archive.write("optimizer/" + graph_.phases[p].name, sub);
+  }
+  archive.write("rng/engine", context_->generator_.get_state());
+  {
+    auto cpu = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    archive.write("rng/torch", cpu.get_state());
+  }
+  archive.write("versions", torch::tensor(module_version_, torch::kLong));
+}
+
+void Executor::load(torch::serialize::InputArchive& archive, const std::string& file) {
+  std::string what = "";
+  try {
+    for (size_t m = 0; m < modules_.size(); ++m) {
+      what = "module " + graph_.modules[m].name;
+      torch::serialize::InputArchive sub;
+      archive.read("module/" + graph_.modules[m].name, sub);
+      modules_[m]->load(sub);
+      if (ema_[m]) {
+        torch::serialize::InputArchive e;
+        archive.read("ema/" + graph_.modules[m].name, e);
+        ema_[m]->load(e);
+      }
+    }
+    for (size_t p = 0; p < optimizers_.size(); ++p) {
+      what = "optimizer of phase " + graph_.phases[p].name;
+      torch::serialize::InputArchive sub;
+      archive.read("optimizer/" + graph_.phases[p].name, sub);
+      optimizers_[p]->load(sub);
+    }
+    what = "random state";
+    torch::Tensor state;
+    archive.read("rng/engine", state);
+    context_->generator_.set_state(state);
+    archive.read("rng/torch", state);
+    {
+      auto cpu = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(cpu.mutex());
+      cpu.set_state(state);
+    }
+    torch::Tensor versions;
+    archive.read("versions", versions);
+    if (versions.numel() == static_cast<int64_t>(module_version_.size()))
+      for (size_t m = 0; m < module_version_.size(); ++m) module_version_[m] = versions[m].item<int64_t>();
+  } catch (const std::exception& e) {
+    throw UserError(file, "", "the checkpoint does not fit this graph (" + what + "): " + message_of(e));
+  }
+  // Gradient tracking flags follow the parameters just loaded.
+  tracking_.assign(modules_.size(), 2);
+}
+
+std::map<std::string, std::string> Executor::source_positions() const {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    if (prefetchers_[i]) out[graph_.nodes[i].name] = prefetchers_[i]->position();
+    else if (sources_[i]) out[graph_.nodes[i].name] = sources_[i]->position();
+  return out;
+}
+
+void Executor::seek_sources(const std::map<std::string, std::string>& positions) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    auto it = positions.find(graph_.nodes[i].name);
+    if (it == positions.end() || it->second.empty()) continue;
+    try {
+      if (prefetchers_[i]) prefetchers_[i]->seek(it->second);
+      else if (sources_[i]) sources_[i]->seek(it->second);
+    } catch (const std::exception& e) {
+      throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e));
+    }
+  }
+}
+
+}  // namespace ganglion

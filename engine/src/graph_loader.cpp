@@ -1,0 +1,685 @@
+#include "ganglion/engine/graph_loader.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "ganglion/engine/build_config.h"
+#include "ganglion/engine/json_file.h"
+#include "ganglion/engine/node_order.h"
+#include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/user_error.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace ganglion {
+
+const Contract& NodeEntry::contract() const { return type->type.contract; }
+
+bool PhaseSpec::updates(int m) const {
+  for (const auto& u : update)
+    if (u.module == m) return true;
+  return false;
+}
+
+int Graph::find_node(const std::string& n) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
+int Graph::find_module(const std::string& n) const {
+  for (size_t i = 0; i < modules.size(); ++i)
+    if (modules[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
+std::string Graph::port_name(const PortRef& ref) const {
+  const auto& node = nodes.at(ref.node);
+  return node.contract().outputs().size() == 1 ? node.name : node.name + "." + ref.port;
+}
+
+std::string data_folder() {
+  if (const char* env = std::getenv("GANGLION_DATA"); env && *env) return env;
+  return GANGLION_DEFAULT_DATA_DIR;
+}
+
+namespace {
+
+std::string type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "a list";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_float: return "a number";
+    default: return "an integer";
+  }
+}
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+std::string list_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out.empty() ? "none" : out;
+}
+
+bool valid_name(const std::string& s) {
+  static const std::regex re("[A-Za-z_][A-Za-z0-9_-]*");
+  return std::regex_match(s, re);
+}
+
+/// Everything the checks share: the document, where errors go, the registry.
+class Loader {
+ public:
+  Loader(const std::string& file, const PluginRegistry& registry)
+      : file_(file), diags_(file), registry_(registry) {
+    std::error_code ec;
+    graph_dir_ = fs::absolute(fs::path(file), ec).parent_path().string();
+  }
+
+  Graph build(json document);
+
+ private:
+  void check_keys(const json& object, const std::string& pointer,
+                  const std::vector<std::string>& allowed) {
+    for (const auto& [key, _] : object.items())
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        diags_.error(pointer + json_pointer({key}),
+                     "unknown field " + quote(key) + did_you_mean(key, allowed) +
+                         "; allowed here: " + list_names(allowed));
+  }
+
+  /// Reads an integer field with a default and a lower bound; reports and returns the default on
+  /// any problem.
+  std::int64_t integer_field(const json& object, const std::string& key, const std::string& pointer,
+                             std::int64_t fallback, std::int64_t min) {
+    if (!object.contains(key)) return fallback;
+    const auto& v = object[key];
+    const auto where = pointer + json_pointer({key});
+    if (!v.is_number_integer()) {
+      diags_.error(where, "expected an integer, found " + type_name(v));
+      return fallback;
+    }
+    const auto x = v.get<std::int64_t>();
+    if (x < min) {
+      diags_.error(where, quote(key) + " is " + std::to_string(x) + ", must be at least " +
+                              std::to_string(min));
+      return fallback;
+    }
+    return x;
+  }
+
+  double number_field(const json& object, const std::string& key, const std::string& pointer,
+                      double fallback, double min, double max) {
+    if (!object.contains(key)) return fallback;
+    const auto& v = object[key];
+    const auto where = pointer + json_pointer({key});
+    if (!v.is_number()) {
+      diags_.error(where, "expected a number, found " + type_name(v));
+      return fallback;
+    }
+    const double x = v.get<double>();
+    if (!(x >= min && x <= max)) {
+      diags_.error(where, quote(key) + " is " + v.dump() + ", must be in [" + json(min).dump() +
+                              ", " + json(max).dump() + "]");
+      return fallback;
+    }
+    return x;
+  }
+
+  const std::string* string_field(const json& object, const std::string& key,
+                                  const std::string& pointer, bool required) {
+    if (!object.contains(key)) {
+      if (required) diags_.error(pointer, "missing field " + quote(key));
+      return nullptr;
+    }
+    const auto& v = object[key];
+    if (!v.is_string()) {
+      diags_.error(pointer + json_pointer({key}), "expected a string, found " + type_name(v));
+      return nullptr;
+    }
+    return v.get_ptr<const std::string*>();
+  }
+
+  const RegisteredType* find_type(const std::string& type, const std::string& pointer,
+                                  NodeKind wanted, bool module_entry);
+  std::string substitute(const std::string& text, const std::string& pointer);
+  Params check_params(const Contract& contract, const json& entry, const std::string& pointer);
+  void load_modules(const json& modules, Graph& g);
+  void declare_nodes(const json& nodes, Graph& g);
+  void resolve_inputs(const json& nodes, Graph& g);
+  bool resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out);
+  void load_phases(const json& phases, Graph& g, bool refs_ok);
+  OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
+  void load_outputs(const json& outputs, Graph& g);
+
+  std::string file_, graph_dir_;
+  Diagnostics diags_;
+  const PluginRegistry& registry_;
+};
+
+const RegisteredType* Loader::find_type(const std::string& type, const std::string& pointer,
+                                        NodeKind wanted, bool module_entry) {
+  const RegisteredType* t = registry_.find(type);
+  if (!t) {
+    diags_.error(pointer, "unknown node type " + quote(type) +
+                              did_you_mean(type, registry_.type_names()) +
+                              " (`ganglion plugins` lists the loaded types)");
+    return nullptr;
+  }
+  const NodeKind kind = t->type.contract.kind();
+  if (module_entry && kind != NodeKind::Module) {
+    diags_.error(pointer, quote(type) + " is a " + to_string(kind) +
+                              ", not a module: declare it under \"nodes\"");
+    return nullptr;
+  }
+  if (!module_entry && kind == NodeKind::Module) {
+    diags_.error(pointer, quote(type) +
+                              " is a module: declare it under \"modules\" and apply it with "
+                              "{\"apply\": \"NAME\"}");
+    return nullptr;
+  }
+  if (wanted == NodeKind::Writer && kind != NodeKind::Writer) {
+    diags_.error(pointer, quote(type) + " is a " + to_string(kind) + ", not a writer");
+    return nullptr;
+  }
+  if (!module_entry && wanted != NodeKind::Writer && kind == NodeKind::Writer) {
+    diags_.error(pointer, quote(type) + " is a writer: use it under \"outputs\"");
+    return nullptr;
+  }
+  return t;
+}
+
+std::string Loader::substitute(const std::string& text, const std::string& pointer) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto start = text.find("${", i);
+    if (start == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    const auto end = text.find('}', start);
+    if (end == std::string::npos) {
+      diags_.error(pointer, "unterminated ${ in " + quote(text));
+      return text;
+    }
+    out += text.substr(i, start - i);
+    const std::string var = text.substr(start + 2, end - start - 2);
+    if (var == "data") out += data_folder();
+    else if (var == "graph_dir") out += graph_dir_;
+    else {
+      diags_.error(pointer, "unknown variable ${" + var + "}: use ${data} or ${graph_dir}");
+      return text;
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+Params Loader::check_params(const Contract& contract, const json& entry, const std::string& pointer) {
+  std::map<std::string, ParamValue> values;
+  for (const auto& spec : contract.params()) values[spec.name] = spec.default_value;
+  const std::string ppointer = pointer + "/params";
+  json given = json::object();
+  if (entry.contains("params")) {
+    if (!entry["params"].is_object())
+      diags_.error(ppointer, "expected an object of params, found " + type_name(entry["params"]));
+    else
+      given = entry["params"];
+  }
+  std::vector<std::string> names;
+  for (const auto& spec : contract.params()) names.push_back(spec.name);
+  for (const auto& [key, v] : given.items()) {
+    const std::string where = ppointer + json_pointer({key});
+    const ParamSpec* spec = contract.find_param(key);
+    if (!spec) {
+      diags_.error(where, contract.type() + " has no param " + quote(key) + did_you_mean(key, names) +
+                              "; its params: " + list_names(names));
+      continue;
+    }
+    const std::string expects = std::string("param ") + quote(key) + " expects ";
+    switch (spec->type) {
+      case ParamType::Int: {
+        if (!v.is_number_integer()) {
+          diags_.error(where, expects + "an integer, found " + type_name(v));
+          continue;
+        }
+        const auto x = v.get<std::int64_t>();
+        if ((spec->min && x < *spec->min) || (spec->max && x > *spec->max)) {
+          diags_.error(where, "param " + quote(key) + " is " + std::to_string(x) + ", outside its range " +
+                                  (spec->min ? json(std::int64_t(*spec->min)).dump() : "-inf") + ".." +
+                                  (spec->max ? json(std::int64_t(*spec->max)).dump() : "inf"));
+          continue;
+        }
+        values[key] = x;
+        break;
+      }
+      case ParamType::Float: {
+        if (!v.is_number()) {
+          diags_.error(where, expects + "a number, found " + type_name(v));
+          continue;
+        }
+        const double x = v.get<double>();
+        if (!std::isfinite(x) || (spec->min && x < *spec->min) || (spec->max && x > *spec->max)) {
+          diags_.error(where, "param " + quote(key) + " is " + v.dump() + ", outside its range " +
+                                  (spec->min ? json(*spec->min).dump() : "-inf") + ".." +
+                                  (spec->max ? json(*spec->max).dump() : "inf"));
+          continue;
+        }
+        values[key] = x;
+        break;
+      }
+      case ParamType::Bool:
+        if (!v.is_boolean()) {
+          diags_.error(where, expects + "true or false, found " + type_name(v));
+          continue;
+        }
+        values[key] = v.get<bool>();
+        break;
+      case ParamType::String:
+      case ParamType::Path:
+        if (!v.is_string()) {
+          diags_.error(where, expects + "a string, found " + type_name(v));
+          continue;
+        }
+        values[key] = substitute(v.get<std::string>(), where);
+        break;
+    }
+  }
+  for (const auto& spec : contract.params()) {
+    const auto& v = values[spec.name];
+    if (std::holds_alternative<std::monostate>(v)) {
+      diags_.error(entry.contains("params") ? ppointer : pointer,
+                   "missing required param " + quote(spec.name) + " of " + contract.type() +
+                       " (" + spec.doc + ")");
+      continue;
+    }
+    if (spec.type == ParamType::Path) {
+      const auto& path = std::get<std::string>(v);
+      std::error_code ec;
+      if (!path.empty() && !fs::exists(path, ec))
+        diags_.error(ppointer + json_pointer({spec.name}),
+                     "file not found: " + path +
+                         (path.rfind(data_folder(), 0) == 0
+                              ? " (scripts/setup.sh fetches the data sets into " + data_folder() + ")"
+                              : ""));
+    }
+  }
+  return Params(std::move(values));
+}
+
+void Loader::load_modules(const json& modules, Graph& g) {
+  if (!modules.is_object()) {
+    diags_.error("/modules", "expected an object of modules, found " + type_name(modules));
+    return;
+  }
+  for (const auto& [name, entry] : modules.items()) {
+    const std::string pointer = "/modules" + json_pointer({name});
+    if (!valid_name(name)) {
+      diags_.error(pointer, "module name " + quote(name) +
+                                " is not valid: use letters, digits, _ and -, starting with a letter");
+      continue;
+    }
+    if (!entry.is_object()) {
+      diags_.error(pointer, "expected an object with \"type\", found " + type_name(entry));
+      continue;
+    }
+    check_keys(entry, pointer, {"type", "params", "ema", "doc"});
+    ModuleEntry m;
+    m.name = name;
+    m.pointer = pointer;
+    if (const std::string* type = string_field(entry, "type", pointer, true))
+      m.type = find_type(*type, pointer + "/type", NodeKind::Module, true);
+    if (m.type) m.params = check_params(m.type->type.contract, entry, pointer);
+    if (entry.contains("ema")) {
+      const auto& e = entry["ema"];
+      const std::string ep = pointer + "/ema";
+      if (!e.is_object()) {
+        diags_.error(ep, "expected an object such as {\"beta\": 0.999}, found " + type_name(e));
+      } else {
+        check_keys(e, ep, {"beta", "rampup"});
+        m.ema.enabled = true;
+        m.ema.beta = number_field(e, "beta", ep, 0.999, 0.0, 1.0);
+        m.ema.rampup = integer_field(e, "rampup", ep, 0, 0);
+      }
+    }
+    g.modules.push_back(std::move(m));
+  }
+}
+
+void Loader::declare_nodes(const json& nodes, Graph& g) {
+  for (const auto& [name, entry] : nodes.items()) {
+    const std::string pointer = "/nodes" + json_pointer({name});
+    NodeEntry n;
+    n.name = name;
+    n.pointer = pointer;
+    if (!valid_name(name))
+      diags_.error(pointer, "node name " + quote(name) +
+                                " is not valid: use letters, digits, _ and -, starting with a letter");
+    if (!entry.is_object()) {
+      diags_.error(pointer, "expected an object with \"type\" or \"apply\", found " + type_name(entry));
+      g.nodes.push_back(std::move(n));
+      continue;
+    }
+    check_keys(entry, pointer, {"type", "apply", "params", "in", "draw", "doc"});
+    const bool has_type = entry.contains("type"), has_apply = entry.contains("apply");
+    if (has_type == has_apply) {
+      diags_.error(pointer, has_type ? "give either \"type\" or \"apply\", not both"
+                                     : "missing \"type\" (a node type) or \"apply\" (a module name)");
+    } else if (has_type) {
+      if (const std::string* type = string_field(entry, "type", pointer, true)) {
+        n.type = find_type(*type, pointer + "/type", NodeKind::Function, false);
+        if (n.type) n.params = check_params(n.type->type.contract, entry, pointer);
+      }
+    } else if (const std::string* module = string_field(entry, "apply", pointer, true)) {
+      n.module = g.find_module(*module);
+      if (n.module < 0) {
+        std::vector<std::string> names;
+        for (const auto& m : g.modules) names.push_back(m.name);
+        diags_.error(pointer + "/apply", "no module " + quote(*module) + did_you_mean(*module, names) +
+                                             "; modules: " + list_names(names));
+      } else {
+        n.type = g.modules[n.module].type;
+        if (entry.contains("params"))
+          diags_.error(pointer + "/params", "a node that applies a module takes no params: set them on /modules/" + *module);
+      }
+    }
+    if (entry.contains("draw")) {
+      const std::string* draw = string_field(entry, "draw", pointer, false);
+      if (draw && *draw == "per-phase") n.draw = DrawPolicy::PerPhase;
+      else if (draw && *draw != "per-iteration")
+        diags_.error(pointer + "/draw", "expected \"per-iteration\" or \"per-phase\", found " + quote(*draw));
+      if (n.type && n.kind() != NodeKind::Source)
+        diags_.error(pointer + "/draw", "only sources draw samples; " + n.type->type.contract.type() + " is a " +
+                                            to_string(n.kind()));
+    }
+    g.nodes.push_back(std::move(n));
+  }
+}
+
+bool Loader::resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out) {
+  if (!value.is_string()) {
+    diags_.error(pointer, "expected a reference such as \"node\" or \"node.port\", found " + type_name(value));
+    return false;
+  }
+  const std::string text = value.get<std::string>();
+  const auto dot = text.find('.');
+  const std::string node_name = text.substr(0, dot);
+  out.node = g.find_node(node_name);
+  if (out.node < 0) {
+    std::vector<std::string> names;
+    for (const auto& n : g.nodes) names.push_back(n.name);
+    diags_.error(pointer, "no node " + quote(node_name) + did_you_mean(node_name, names));
+    return false;
+  }
+  const NodeEntry& node = g.nodes[out.node];
+  if (!node.type) return false;  // already reported
+  const auto& outputs = node.contract().outputs();
+  std::vector<std::string> ports;
+  for (const auto& p : outputs) ports.push_back(p.name);
+  if (dot == std::string::npos) {
+    if (outputs.size() != 1) {
+      diags_.error(pointer, "node " + quote(node_name) + " has several outputs (" + list_names(ports) +
+                                "): name one, e.g. " + quote(node_name + "." + ports.front()));
+      return false;
+    }
+    out.port = outputs.front().name;
+    return true;
+  }
+  out.port = text.substr(dot + 1);
+  if (!node.contract().find_output(out.port)) {
+    diags_.error(pointer, "node " + quote(node_name) + " (" + node.contract().type() + ") has no output " +
+                              quote(out.port) + did_you_mean(out.port, ports) + "; its outputs: " + list_names(ports));
+    return false;
+  }
+  return true;
+}
+
+void Loader::resolve_inputs(const json& nodes, Graph& g) {
+  for (auto& n : g.nodes) {
+    if (!n.type) continue;
+    const json& entry = nodes[n.name];
+    const Contract& c = n.contract();
+    std::vector<std::string> port_names;
+    for (const auto& p : c.inputs()) port_names.push_back(p.name);
+    json in = json::object();
+    if (entry.contains("in")) {
+      if (!entry["in"].is_object())
+        diags_.error(n.pointer + "/in", "expected an object mapping input ports to nodes, found " + type_name(entry["in"]));
+      else
+        in = entry["in"];
+    }
+    for (const auto& [port, ref] : in.items()) {
+      const std::string where = n.pointer + "/in" + json_pointer({port});
+      const PortSpec* spec = c.find_input(port);
+      if (!spec) {
+        diags_.error(where, c.type() + " has no input " + quote(port) + did_you_mean(port, port_names) +
+                                "; its inputs: " + list_names(port_names));
+        continue;
+      }
+      PortRef r;
+      if (!resolve_ref(ref, where, g, r)) continue;
+      const PortSpec* from = g.nodes[r.node].contract().find_output(r.port);
+      if (spec->dtype != DType::Any && from->dtype != DType::Any && spec->dtype != from->dtype)
+        diags_.error(where, "input " + quote(port) + " takes " + to_string(spec->dtype) + " but " +
+                                quote(g.port_name(r)) + " gives " + to_string(from->dtype));
+      else if (spec->rank() >= 0 && from->rank() >= 0 && spec->rank() != from->rank())
+        diags_.error(where, "input " + quote(port) + " takes shape " + quote(spec->shape) + " (rank " +
+                                std::to_string(spec->rank()) + ") but " + quote(g.port_name(r)) +
+                                " gives " + quote(from->shape) + " (rank " + std::to_string(from->rank()) + ")");
+      else
+        n.inputs[port] = r;
+    }
+    for (const auto& p : c.inputs())
+      if (!p.optional && !in.contains(p.name))
+        diags_.error(n.pointer + (entry.contains("in") ? "/in" : ""),
+                     "missing required input " + quote(p.name) + " of " + c.type() + " (" + p.doc + ")");
+  }
+}
+
+OptimizerSpec Loader::load_optimizer(const json& j, const std::string& pointer, OptimizerSpec o) {
+  if (!j.is_object()) {
+    diags_.error(pointer, "expected an object such as {\"type\": \"adam\", \"lr\": 0.0002}, found " + type_name(j));
+    return o;
+  }
+  check_keys(j, pointer, {"type", "lr", "betas", "momentum", "alpha", "eps", "weight_decay", "module"});
+  if (const std::string* type = string_field(j, "type", pointer, false)) {
+    static const std::vector<std::string> kinds{"adam", "sgd", "rmsprop"};
+    if (std::find(kinds.begin(), kinds.end(), *type) == kinds.end())
+      diags_.error(pointer + "/type", "unknown optimizer " + quote(*type) + did_you_mean(*type, kinds) +
+                                          "; available: adam, sgd, rmsprop");
+    else
+      o.type = *type;
+  }
+  o.lr = number_field(j, "lr", pointer, o.lr, 0.0, 1e3);
+  o.momentum = number_field(j, "momentum", pointer, o.momentum, 0.0, 1.0);
+  o.alpha = number_field(j, "alpha", pointer, o.alpha, 0.0, 1.0);
+  o.eps = number_field(j, "eps", pointer, o.eps, 0.0, 1.0);
+  o.weight_decay = number_field(j, "weight_decay", pointer, o.weight_decay, 0.0, 1e3);
+  if (j.contains("betas")) {
+    const auto& b = j["betas"];
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number() || b[0].get<double>() < 0 ||
+        b[0].get<double>() >= 1 || b[1].get<double>() < 0 || b[1].get<double>() >= 1)
+      diags_.error(pointer + "/betas", "expected two numbers in [0, 1), e.g. [0.5, 0.999]");
+    else
+      o.beta1 = b[0].get<double>(), o.beta2 = b[1].get<double>();
+  }
+  return o;
+}
+
+void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
+  if (!phases.is_array() || phases.empty()) {
+    diags_.error("/phases", "expected a non-empty list of phases, found " + type_name(phases));
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < phases.size(); ++i) {
+    const json& entry = phases[i];
+    const std::string pointer = "/phases/" + std::to_string(i);
+    if (!entry.is_object()) {
+      diags_.error(pointer, "expected an object with \"name\", \"minimize\" and \"update\", found " + type_name(entry));
+      continue;
+    }
+    check_keys(entry, pointer, {"name", "minimize", "update", "optimizer", "every", "repeat", "from", "doc"});
+    PhaseSpec p;
+    p.pointer = pointer;
+    if (const std::string* name = string_field(entry, "name", pointer, true)) {
+      p.name = *name;
+      if (!names.insert(p.name).second) diags_.error(pointer + "/name", "two phases are named " + quote(p.name));
+    }
+    p.every = integer_field(entry, "every", pointer, 1, 1);
+    p.repeat = integer_field(entry, "repeat", pointer, 1, 1);
+    p.from = integer_field(entry, "from", pointer, 1, 1);
+    if (!entry.contains("minimize")) {
+      diags_.error(pointer, "missing field \"minimize\" (the loss node this phase minimises)");
+    } else if (refs_ok && resolve_ref(entry["minimize"], pointer + "/minimize", g, p.minimize)) {
+      const PortSpec* out = g.nodes[p.minimize.node].contract().find_output(p.minimize.port);
+      if (out->rank() != 0)
+        diags_.error(pointer + "/minimize", quote(g.port_name(p.minimize)) + " is not a scalar (its shape is " +
+                                                quote(out->shape) + "): minimize a loss");
+    }
+    OptimizerSpec base;
+    if (entry.contains("optimizer")) base = load_optimizer(entry["optimizer"], pointer + "/optimizer", base);
+    if (!entry.contains("update")) {
+      diags_.error(pointer, "missing field \"update\" (the modules this phase trains)");
+    } else if (!entry["update"].is_array() || entry["update"].empty()) {
+      diags_.error(pointer + "/update", "expected a non-empty list of module names");
+    } else {
+      std::vector<std::string> module_names;
+      for (const auto& m : g.modules) module_names.push_back(m.name);
+      for (size_t k = 0; k < entry["update"].size(); ++k) {
+        const json& u = entry["update"][k];
+        const std::string where = pointer + "/update/" + std::to_string(k);
+        UpdateEntry ue;
+        ue.optimizer = base;
+        std::string name;
+        if (u.is_string()) {
+          name = u.get<std::string>();
+        } else if (u.is_object() && u.contains("module") && u["module"].is_string()) {
+          name = u["module"].get<std::string>();
+          ue.optimizer = load_optimizer(u, where, base);
+          if (ue.optimizer.type != base.type)
+            diags_.error(where + "/type", "a phase uses one optimizer type (" + base.type +
+                                              "): set \"type\" on the phase's \"optimizer\"");
+        } else {
+          diags_.error(where, "expected a module name, or {\"module\": NAME, \"lr\": ...}");
+          continue;
+        }
+        ue.module = g.find_module(name);
+        if (ue.module < 0)
+          diags_.error(where, "no module " + quote(name) + did_you_mean(name, module_names) +
+                                  "; modules: " + list_names(module_names));
+        else if (p.updates(ue.module))
+          diags_.error(where, "module " + quote(name) + " is listed twice");
+        else
+          p.update.push_back(ue);
+      }
+    }
+    g.phases.push_back(std::move(p));
+  }
+}
+
+void Loader::load_outputs(const json& outputs, Graph& g) {
+  if (!outputs.is_object()) {
+    diags_.error("/outputs", "expected an object, found " + type_name(outputs));
+    return;
+  }
+  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log"});
+  if (outputs.contains("samples")) {
+    const json& s = outputs["samples"];
+    const std::string p = "/outputs/samples";
+    if (!s.is_object()) {
+      diags_.error(p, "expected an object such as {\"from\": \"fake\", \"every\": 500}");
+    } else {
+      check_keys(s, p, {"from", "every", "writer", "params"});
+      auto& spec = g.outputs.samples;
+      spec.enabled = true;
+      spec.every = integer_field(s, "every", p, spec.every, 1);
+      if (!s.contains("from")) diags_.error(p, "missing field \"from\" (the node whose values are written)");
+      else resolve_ref(s["from"], p + "/from", g, spec.from);
+      std::string writer = "io/png-grid";
+      if (const std::string* w = string_field(s, "writer", p, false)) writer = *w;
+      spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
+      if (spec.writer) spec.writer_params = check_params(spec.writer->type.contract, s, p);
+    }
+  }
+  if (outputs.contains("checkpoint")) {
+    const json& c = outputs["checkpoint"];
+    if (!c.is_object()) {
+      diags_.error("/outputs/checkpoint", "expected an object such as {\"every\": 1000}");
+    } else {
+      check_keys(c, "/outputs/checkpoint", {"every", "keep"});
+      g.outputs.checkpoint_every = integer_field(c, "every", "/outputs/checkpoint", g.outputs.checkpoint_every, 1);
+      g.outputs.keep_checkpoints = integer_field(c, "keep", "/outputs/checkpoint", g.outputs.keep_checkpoints, 1);
+    }
+  }
+  if (outputs.contains("log")) {
+    const json& l = outputs["log"];
+    if (!l.is_object()) {
+      diags_.error("/outputs/log", "expected an object such as {\"every\": 10}");
+    } else {
+      check_keys(l, "/outputs/log", {"every"});
+      g.outputs.log_every = integer_field(l, "every", "/outputs/log", g.outputs.log_every, 1);
+    }
+  }
+}
+
+Graph Loader::build(json document) {
+  Graph g;
+  g.file = file_;
+  if (!document.is_object()) {
+    diags_.error("", "a graph file is a JSON object, but this one holds " + type_name(document));
+    diags_.throw_if_any();
+  }
+  check_keys(document, "", {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases", "outputs"});
+  if (!document.contains("ganglion")) diags_.error("", "missing field \"ganglion\": the format version, 1");
+  else if (document["ganglion"] != 1)
+    diags_.error("/ganglion", "format version " + document["ganglion"].dump() + " is not supported; this engine reads version 1");
+  if (const std::string* name = string_field(document, "name", "", false)) g.name = *name;
+  else g.name = fs::path(file_).stem().string();
+  g.seed = static_cast<std::uint64_t>(integer_field(document, "seed", "", 1, 0));
+  g.steps = integer_field(document, "steps", "", g.steps, 1);
+  if (document.contains("modules")) load_modules(document["modules"], g);
+  if (!document.contains("nodes")) diags_.error("", "missing field \"nodes\"");
+  else if (!document["nodes"].is_object()) diags_.error("/nodes", "expected an object of nodes, found " + type_name(document["nodes"]));
+  else {
+    declare_nodes(document["nodes"], g);
+    resolve_inputs(document["nodes"], g);
+  }
+  const bool nodes_ok = diags_.empty();
+  if (nodes_ok) {
+    try {
+      topological_order(g);
+    } catch (const UserError& e) {
+      for (const auto& d : e.diagnostics()) diags_.error(d.pointer, d.message);
+    }
+  }
+  if (!document.contains("phases")) diags_.error("", "missing field \"phases\"");
+  else load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
+  if (document.contains("outputs")) load_outputs(document["outputs"], g);
+  diags_.throw_if_any();
+  g.document = std::move(document);
+  return g;
+}
+
+}  // namespace
+
+Graph build_graph(json document, const std::string& file, const PluginRegistry& registry) {
+  return Loader(file, registry).build(std::move(document));
+}
+
+Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,
+                 const PluginRegistry& registry) {
+  json document = load_json_file(path);
+  for (const auto& o : overrides) apply_override(document, o);
+  return build_graph(std::move(document), path, registry);
+}
+
+}  // namespace ganglion

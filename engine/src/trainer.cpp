@@ -1,0 +1,201 @@
+#include "ganglion/engine/trainer.h"
+
+#include <sched.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "ganglion/engine/checkpoint.h"
+#include "ganglion/engine/executor.h"
+#include "ganglion/engine/graph.h"
+#include "ganglion/engine/planner.h"
+#include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/progress.h"
+#include "ganglion/engine/run_log.h"
+#include "ganglion/engine/user_error.h"
+
+namespace fs = std::filesystem;
+
+namespace ganglion {
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  stop_signal = sig;
+  // A second signal ends the process at once.
+  std::signal(sig, SIG_DFL);
+}
+
+/// Installs the handlers for the run's lifetime.
+struct SignalScope {
+  SignalScope() {
+    stop_signal = 0;
+    previous_int = std::signal(SIGINT, on_stop_signal);
+    previous_term = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
+  void (*previous_int)(int);
+  void (*previous_term)(int);
+};
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) throw UserError(path.string(), "", "cannot write the file");
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 1;
+}
+
+std::string resolve_device(const std::string& name) {
+  if (name == "cpu") return "cpu";
+  if (name == "auto") return torch::cuda::is_available() ? "cuda:0" : "cpu";
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw UserError("--device " + name + ": no CUDA device is available to this LibTorch (" TORCH_VERSION
+                      "); use --device cpu");
+    int index = 0;
+    if (name.size() > 5) {
+      try {
+        size_t used = 0;
+        index = std::stoi(name.substr(5), &used);
+        if (used != name.size() - 5) throw std::invalid_argument(name);
+      } catch (const std::exception&) {
+        throw UserError("--device " + name + ": expected cuda:N with N a number");
+      }
+    }
+    const int count = static_cast<int>(torch::cuda::device_count());
+    if (index < 0 || index >= count)
+      throw UserError("--device " + name + ": this machine has " + std::to_string(count) + " CUDA device(s)");
+    return "cuda:" + std::to_string(index);
+  }
+  throw UserError("--device " + name + ": expected cpu, cuda, cuda:N or auto");
+}
+
+int train(const Graph& graph, const RunOptions& options) {
+  const std::string device_name = resolve_device(options.device);
+  const int threads = options.threads > 0 ? options.threads : available_cores();
+  torch::set_num_threads(threads);
+  const std::int64_t last_step = options.steps.value_or(graph.steps);
+  const fs::path run_dir = options.out.empty() ? fs::path("runs") / graph.name : fs::path(options.out);
+
+  auto latest = latest_checkpoint(run_dir.string());
+  if (latest && !options.resume)
+    throw UserError(run_dir.string(), "",
+                    "this run directory already holds a run (checkpoint at step " + std::to_string(latest->step) +
+                        "): pass --resume to continue it, or --out another directory");
+  std::error_code ec;
+  fs::create_directories(run_dir / "samples", ec);
+  if (ec) throw UserError(run_dir.string(), "", "cannot create the run directory: " + ec.message());
+  write_text_atomically(run_dir / "graph.json", graph.document.dump(2) + "\n");
+
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::Device(device_name));
+  std::int64_t step = 0;
+  if (options.resume && latest) step = read_checkpoint(latest->path, executor);
+  // A fresh run starts the log anew; a resumed one drops lines past its checkpoint.
+  RunLog log((run_dir / "log.jsonl").string(), step);
+
+  Progress progress(Progress::style_for(options.log_format), step, last_step);
+  progress.note((options.resume && latest ? "resuming " + graph.name + " at step " + std::to_string(step)
+                                          : "training " + graph.name) +
+                " on " + device_name + " with " + std::to_string(threads) + " thread(s) into " + run_dir.string());
+  if (step >= last_step) {
+    progress.note("nothing to do: the run is already at step " + std::to_string(step));
+    return 0;
+  }
+
+  SignalScope signals;
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  auto window_start = started;
+  std::int64_t window_steps = 0, window_samples = 0;
+  std::string last_checkpoint;
+  const auto checkpoint = [&](std::int64_t at) {
+    last_checkpoint = write_checkpoint(run_dir.string(), at, executor, graph.outputs.keep_checkpoints);
+  };
+  const std::int64_t first_step = step;
+  try {
+    while (step < last_step) {
+      ++step;
+      const IterationRecord record = executor.run_iteration(step);
+      ++window_steps;
+      window_samples += record.samples;
+      const bool last = step == last_step;
+      if (step % graph.outputs.log_every == 0 || last) {
+        const auto now = clock::now();
+        const double window_s = std::chrono::duration<double>(now - window_start).count();
+        nlohmann::json line{{"step", step},
+                            {"wall_s", std::chrono::duration<double>(now - started).count()},
+                            {"losses", record.losses},
+                            {"images_per_s", window_s > 0 ? window_samples / window_s : 0.0},
+                            {"steps_per_s", window_s > 0 ? window_steps / window_s : 0.0},
+                            {"threads", threads},
+                            {"device", device_name}};
+        log.write(line);
+        progress.update(step, record.losses, window_s > 0 ? window_steps / window_s : 0.0);
+        window_start = now;
+        window_steps = window_samples = 0;
+      }
+      if (graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
+        const auto& spec = graph.outputs.samples;
+        torch::Tensor value = executor.sample(spec.from);
+        NodeSetup setup;
+        setup.params = spec.writer_params;
+        setup.name = "outputs/samples";
+        auto writer = make_writer(*spec.writer, setup);
+        char name[32];
+        std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
+        const fs::path final_path = run_dir / "samples" / (name + writer->extension());
+        const fs::path tmp = final_path.string() + ".tmp";
+        try {
+          writer->write(value, tmp.string());
+        } catch (const std::exception& e) {
+          fs::remove(tmp, ec);
+          throw NodeFailure("the samples writer " + spec.writer->type.contract.type() + " failed: " + e.what());
+        }
+        fs::rename(tmp, final_path);
+      }
+      if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
+      if (stop_signal != 0) {
+        if (step % graph.outputs.checkpoint_every != 0 && !last) checkpoint(step);
+        progress.finish();
+        progress.note(std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + " after step " +
+                      std::to_string(step) + "; checkpoint " + last_checkpoint +
+                      "; continue with --resume");
+        return 0;
+      }
+    }
+  } catch (const NodeFailure& e) {
+    progress.finish();
+    throw UserError(std::string(e.what()) + " at step " + std::to_string(step) +
+                    (last_checkpoint.empty() ? std::string()
+                                             : "; the last checkpoint is " + last_checkpoint));
+  }
+  progress.finish();
+  const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+  progress.note("done: " + std::to_string(step - first_step) + " steps in " + std::to_string(static_cast<int>(seconds)) +
+                " s; checkpoint " + last_checkpoint + "; samples in " + (run_dir / "samples").string());
+  return 0;
+}
+
+}  // namespace ganglion

@@ -1,0 +1,74 @@
+// The DCGAN discriminator. At resolution 28 its layers are exactly those of the pytorch/examples
+// C++ DCGAN (Conv 1->64->128->256 k4 s2 p1, then 256->1 k3, sigmoid).
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+
+#include <ganglion/plugin.h>
+
+#include "nets/resolution_check.h"
+
+namespace ganglion::nets {
+
+class DcganDiscriminator : public NetModule {
+ public:
+  static Contract contract() {
+    return Contract("nets/dcgan-discriminator", NodeKind::Module)
+        .doc("DCGAN discriminator: strided convolutions with BatchNorm and LeakyReLU(0.2)")
+        .input("image", DType::Float, "B,C,H,W", "image to score")
+        .output("score", DType::Float, "B", "probability of real (or logit with sigmoid=false)")
+        .param_int("width", 64, 1, 4096, "channels of the first layer; later layers double it")
+        .param_int("channels", 1, 1, 64, "channels of the input image")
+        .param_int("resolution", 28, 8, 1024,
+                   "image side: 28 (the pytorch/examples layers) or a power of two >= 8")
+        .param_bool("sigmoid", true, "end with a sigmoid (probabilities) instead of logits");
+  }
+
+  explicit DcganDiscriminator(const NodeSetup& setup) {
+    const auto& p = setup.params;
+    const int64_t w = p.integer("width"), c = p.integer("channels");
+    const int64_t res = p.integer("resolution");
+    using namespace torch::nn;
+    resolution_ = res;
+    const auto lrelu = LeakyReLU(LeakyReLUOptions().negative_slope(0.2));
+    body_->push_back(Conv2d(Conv2dOptions(c, w, 4).stride(2).padding(1).bias(false)));
+    body_->push_back(lrelu);
+    int64_t ch = w;
+    if (res == 28) {
+      for (int i = 0; i < 2; ++i, ch *= 2) add_down(ch, ch * 2);
+      body_->push_back(Conv2d(Conv2dOptions(ch, 1, 3).bias(false)));
+    } else {
+      const int doublings = doublings_from_4(res, "resolution");
+      for (int i = 1; i < doublings; ++i, ch *= 2) add_down(ch, ch * 2);
+      body_->push_back(Conv2d(Conv2dOptions(ch, 1, 4).bias(false)));
+    }
+    if (p.flag("sigmoid")) body_->push_back(Sigmoid());
+    register_module("body", body_);
+  }
+
+  TensorMap forward(const TensorMap& in) override {
+    const auto& x = in.at("image");
+    if (x.size(2) != resolution_ || x.size(3) != resolution_)
+      throw std::invalid_argument("input image is " + std::to_string(x.size(2)) + "x" +
+                                  std::to_string(x.size(3)) + " but param resolution is " +
+                                  std::to_string(resolution_));
+    return {{"score", body_->forward(x).view({-1})}};
+  }
+
+ private:
+  void add_down(int64_t in, int64_t out) {
+    using namespace torch::nn;
+    body_->push_back(Conv2d(Conv2dOptions(in, out, 4).stride(2).padding(1).bias(false)));
+    body_->push_back(BatchNorm2d(out));
+    body_->push_back(LeakyReLU(LeakyReLUOptions().negative_slope(0.2)));
+  }
+  int64_t resolution_;
+  torch::nn::Sequential body_;
+};
+
+}  // namespace ganglion::nets
+
+void register_dcgan_discriminator(ganglion::TypeRegistrar& r) {
+  r.add(ganglion::node_type<ganglion::nets::DcganDiscriminator>());
+}

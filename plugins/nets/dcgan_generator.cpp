@@ -1,0 +1,73 @@
+// The DCGAN generator. At resolution 28 its layers are exactly those of the pytorch/examples C++
+// DCGAN; at a power-of-two resolution it follows Radford et al.: 4x4 from z, then doubling.
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+
+#include <ganglion/plugin.h>
+
+#include "nets/resolution_check.h"
+
+namespace ganglion::nets {
+
+class DcganGenerator : public NetModule {
+ public:
+  static Contract contract() {
+    return Contract("nets/dcgan-generator", NodeKind::Module)
+        .doc("DCGAN generator: transposed convolutions with BatchNorm and ReLU, tanh output")
+        .input("z", DType::Float, "B,Z", "latent code")
+        .output("image", DType::Float, "B,C,H,W", "generated image in [-1, 1]")
+        .param_int("z_dim", 100, 1, 65536, "length of the latent code")
+        .param_int("width", 64, 1, 4096, "channels of the last hidden layer; earlier layers double it")
+        .param_int("channels", 1, 1, 64, "channels of the generated image")
+        .param_int("resolution", 28, 8, 1024,
+                   "image side: 28 (the pytorch/examples layers) or a power of two >= 8");
+  }
+
+  explicit DcganGenerator(const NodeSetup& setup) {
+    const auto& p = setup.params;
+    const int64_t z = p.integer("z_dim"), w = p.integer("width"), c = p.integer("channels");
+    const int64_t res = p.integer("resolution");
+    using namespace torch::nn;
+    z_dim_ = z;
+    if (res == 28) {
+      add_up(ConvTranspose2dOptions(z, 4 * w, 4).bias(false));
+      add_up(ConvTranspose2dOptions(4 * w, 2 * w, 3).stride(2).padding(1).bias(false));
+      add_up(ConvTranspose2dOptions(2 * w, w, 4).stride(2).padding(1).bias(false));
+      body_->push_back(ConvTranspose2d(ConvTranspose2dOptions(w, c, 4).stride(2).padding(1).bias(false)));
+    } else {
+      const int doublings = doublings_from_4(res, "resolution");
+      int64_t ch = w << (doublings - 1);
+      add_up(ConvTranspose2dOptions(z, ch, 4).bias(false));
+      for (int i = 1; i < doublings; ++i, ch /= 2)
+        add_up(ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false));
+      body_->push_back(ConvTranspose2d(ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false)));
+    }
+    body_->push_back(Tanh());
+    register_module("body", body_);
+  }
+
+  TensorMap forward(const TensorMap& in) override {
+    const auto& z = in.at("z");
+    if (z.size(1) != z_dim_)
+      throw std::invalid_argument("input z has " + std::to_string(z.size(1)) +
+                                  " features but param z_dim is " + std::to_string(z_dim_));
+    return {{"image", body_->forward(z.view({z.size(0), z.size(1), 1, 1}))}};
+  }
+
+ private:
+  void add_up(const torch::nn::ConvTranspose2dOptions& o) {
+    body_->push_back(torch::nn::ConvTranspose2d(o));
+    body_->push_back(torch::nn::BatchNorm2d(o.out_channels()));
+    body_->push_back(torch::nn::ReLU());
+  }
+  int64_t z_dim_;
+  torch::nn::Sequential body_;
+};
+
+}  // namespace ganglion::nets
+
+void register_dcgan_generator(ganglion::TypeRegistrar& r) {
+  r.add(ganglion::node_type<ganglion::nets::DcganGenerator>());
+}

@@ -1,0 +1,10 @@
+// The nets plugin: network modules.
+#include <ganglion/plugin.h>
+
+void register_dcgan_generator(ganglion::TypeRegistrar&);
+void register_dcgan_discriminator(ganglion::TypeRegistrar&);
+
+GANGLION_PLUGIN("nets", GANGLION_VERSION) {
+  register_dcgan_generator(registrar);
+  register_dcgan_discriminator(registrar);
+}

@@ -1,0 +1,198 @@
+// The static contract of a node type: its ports and params, declared once. Validation, `inspect`,
+// the plan output and (later) the JSON schema are all generated from it. Torch-free on purpose.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ganglion {
+
+/// Element type carried by a port. `Any` accepts either.
+enum class DType { Float, Long, Any };
+
+/// What a node type is: a parameterised network several nodes may apply (Module), a stateless or
+/// stateful operation (Function), something that draws samples (Source: datasets, noise), or a sink
+/// the engine calls to write outputs (Writer).
+enum class NodeKind { Module, Function, Source, Writer };
+
+enum class ParamType { Int, Float, Bool, String, Path };
+
+/// A param's value. `std::monostate` as a default means "required: no default".
+using ParamValue = std::variant<std::monostate, std::int64_t, double, bool, std::string>;
+
+inline const char* to_string(DType t) {
+  switch (t) {
+    case DType::Float: return "float";
+    case DType::Long: return "long";
+    default: return "any";
+  }
+}
+inline const char* to_string(NodeKind k) {
+  switch (k) {
+    case NodeKind::Module: return "module";
+    case NodeKind::Function: return "function";
+    case NodeKind::Source: return "source";
+    default: return "writer";
+  }
+}
+inline const char* to_string(ParamType t) {
+  switch (t) {
+    case ParamType::Int: return "int";
+    case ParamType::Float: return "float";
+    case ParamType::Bool: return "bool";
+    case ParamType::String: return "string";
+    default: return "path";
+  }
+}
+
+struct PortSpec {
+  std::string name;
+  DType dtype = DType::Float;
+  /// Comma-separated dimension names, e.g. "B,C,H,W"; "" is a scalar; "*" is any rank.
+  std::string shape;
+  bool optional = false;
+  std::string doc;
+
+  /// Number of dimensions the shape pattern names, or -1 for "*".
+  int rank() const {
+    if (shape == "*") return -1;
+    if (shape.empty()) return 0;
+    int n = 1;
+    for (char c : shape) n += c == ',';
+    return n;
+  }
+};
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::Int;
+  ParamValue default_value;
+  std::optional<double> min, max;
+  std::string doc;
+
+  bool required() const { return std::holds_alternative<std::monostate>(default_value); }
+};
+
+/// One node type's description. Built with chaining calls that read like the sentence they declare:
+///   Contract("noise/normal", NodeKind::Source).doc("...").output("z", DType::Float, "B,Z", "...")
+class Contract {
+ public:
+  Contract() = default;
+  Contract(std::string type, NodeKind kind) : type_(std::move(type)), kind_(kind) {}
+
+  Contract& doc(std::string text);
+  Contract& input(std::string name, DType dtype, std::string shape, std::string doc);
+  Contract& optional_input(std::string name, DType dtype, std::string shape, std::string doc);
+  Contract& output(std::string name, DType dtype, std::string shape, std::string doc);
+  Contract& param_int(std::string name, std::optional<std::int64_t> default_value,
+                      std::optional<double> min, std::optional<double> max, std::string doc);
+  Contract& param_float(std::string name, std::optional<double> default_value,
+                        std::optional<double> min, std::optional<double> max, std::string doc);
+  Contract& param_bool(std::string name, bool default_value, std::string doc);
+  Contract& param_string(std::string name, std::optional<std::string> default_value,
+                         std::string doc);
+  Contract& param_path(std::string name, std::optional<std::string> default_value,
+                       std::string doc);
+  /// The node differentiates its own inputs inside forward (gradient penalties, R1): the plan
+  /// keeps the graph of its inputs for a second derivative.
+  Contract& second_order(bool value = true);
+
+  const std::string& type() const { return type_; }
+  NodeKind kind() const { return kind_; }
+  const std::string& description() const { return doc_; }
+  const std::vector<PortSpec>& inputs() const { return inputs_; }
+  const std::vector<PortSpec>& outputs() const { return outputs_; }
+  const std::vector<ParamSpec>& params() const { return params_; }
+  bool is_second_order() const { return second_order_; }
+
+  const PortSpec* find_input(const std::string& name) const;
+  const PortSpec* find_output(const std::string& name) const;
+  const ParamSpec* find_param(const std::string& name) const;
+
+ private:
+  std::string type_;
+  NodeKind kind_ = NodeKind::Function;
+  std::string doc_;
+  std::vector<PortSpec> inputs_, outputs_;
+  std::vector<ParamSpec> params_;
+  bool second_order_ = false;
+};
+
+// Inline so that the SDK stays header-only for out-of-tree plugins.
+inline Contract& Contract::doc(std::string text) {
+  doc_ = std::move(text);
+  return *this;
+}
+inline Contract& Contract::input(std::string name, DType dtype, std::string shape,
+                                 std::string doc) {
+  inputs_.push_back({std::move(name), dtype, std::move(shape), false, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::optional_input(std::string name, DType dtype, std::string shape,
+                                          std::string doc) {
+  inputs_.push_back({std::move(name), dtype, std::move(shape), true, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::output(std::string name, DType dtype, std::string shape,
+                                  std::string doc) {
+  outputs_.push_back({std::move(name), dtype, std::move(shape), false, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_int(std::string name, std::optional<std::int64_t> default_value,
+                                     std::optional<double> min, std::optional<double> max,
+                                     std::string doc) {
+  ParamValue v;
+  if (default_value) v = *default_value;
+  params_.push_back({std::move(name), ParamType::Int, v, min, max, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_float(std::string name, std::optional<double> default_value,
+                                       std::optional<double> min, std::optional<double> max,
+                                       std::string doc) {
+  ParamValue v;
+  if (default_value) v = *default_value;
+  params_.push_back({std::move(name), ParamType::Float, v, min, max, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_bool(std::string name, bool default_value, std::string doc) {
+  params_.push_back({std::move(name), ParamType::Bool, default_value, {}, {}, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_string(std::string name, std::optional<std::string> default_value,
+                                        std::string doc) {
+  ParamValue v;
+  if (default_value) v = *default_value;
+  params_.push_back({std::move(name), ParamType::String, v, {}, {}, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_path(std::string name, std::optional<std::string> default_value,
+                                      std::string doc) {
+  ParamValue v;
+  if (default_value) v = *default_value;
+  params_.push_back({std::move(name), ParamType::Path, v, {}, {}, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::second_order(bool value) {
+  second_order_ = value;
+  return *this;
+}
+inline const PortSpec* Contract::find_input(const std::string& name) const {
+  for (const auto& p : inputs_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+inline const PortSpec* Contract::find_output(const std::string& name) const {
+  for (const auto& p : outputs_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+inline const ParamSpec* Contract::find_param(const std::string& name) const {
+  for (const auto& p : params_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+}  // namespace ganglion

@@ -1,0 +1,48 @@
+// The params a node receives: already checked by the engine against the node's contract (type,
+// range, required), with defaults filled in, so a plugin reads them without checking again.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "ganglion/contract.h"
+
+namespace ganglion {
+
+class Params {
+ public:
+  Params() = default;
+  explicit Params(std::map<std::string, ParamValue> values) : values_(std::move(values)) {}
+
+  std::int64_t integer(const std::string& name) const { return get<std::int64_t>(name); }
+  double real(const std::string& name) const {
+    const ParamValue& v = at(name);
+    if (auto i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+    return get<double>(name);
+  }
+  bool flag(const std::string& name) const { return get<bool>(name); }
+  const std::string& text(const std::string& name) const { return get<std::string>(name); }
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  const std::map<std::string, ParamValue>& values() const { return values_; }
+  void set(const std::string& name, ParamValue value) { values_[name] = std::move(value); }
+
+ private:
+  const ParamValue& at(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end())
+      throw std::logic_error("param \"" + name + "\" is not declared in this node's contract");
+    return it->second;
+  }
+  template <class T>
+  const T& get(const std::string& name) const {
+    const T* v = std::get_if<T>(&at(name));
+    if (!v) throw std::logic_error("param \"" + name + "\" read with the wrong type");
+    return *v;
+  }
+
+  std::map<std::string, ParamValue> values_;
+};
+
+}  // namespace ganglion

@@ -1,0 +1,61 @@
+// Node types for engine tests: a second-order penalty, a node that throws, a duplicate type.
+#include <torch/autograd.h>
+
+#include <ganglion/plugin.h>
+
+namespace {
+
+/// Mean squared gradient of `score` with respect to `input`: differentiates its inputs.
+class GradPenalty : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/grad-penalty", ganglion::NodeKind::Function)
+        .doc("squared gradient norm of score w.r.t. input (kept for double backward)")
+        .input("score", ganglion::DType::Float, "B", "scores")
+        .input("input", ganglion::DType::Float, "*", "what the scores were computed from")
+        .output("loss", ganglion::DType::Float, "", "penalty")
+        .second_order();
+  }
+  explicit GradPenalty(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
+    auto g = torch::autograd::grad({in.at("score").sum()}, {in.at("input")}, {}, true, true, true)[0];
+    return {{"loss", g.defined() ? g.pow(2).mean() : torch::zeros({})}};
+  }
+};
+
+class Throws : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/throws", ganglion::NodeKind::Function)
+        .doc("always fails")
+        .input("x", ganglion::DType::Any, "*", "anything")
+        .output("loss", ganglion::DType::Float, "", "never produced");
+  }
+  explicit Throws(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap&, ganglion::RunContext&) override {
+    throw std::runtime_error("deliberate failure");
+  }
+};
+
+class Duplicate : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract(TEST_DUPLICATE_TYPE, ganglion::NodeKind::Function)
+        .doc("defined by two test plugins")
+        .output("y", ganglion::DType::Float, "", "zero");
+  }
+  explicit Duplicate(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap&, ganglion::RunContext&) override {
+    return {{"y", torch::zeros({})}};
+  }
+};
+
+}  // namespace
+
+GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
+#ifdef TEST_WITH_NODES
+  registrar.add(ganglion::node_type<GradPenalty>());
+  registrar.add(ganglion::node_type<Throws>());
+#endif
+  registrar.add(ganglion::node_type<Duplicate>());
+}
