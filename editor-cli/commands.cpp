@@ -117,9 +117,11 @@ int inspect_command(const ParsedArgs& args) {
   if (c.params().empty()) out << "  (none)\n";
   for (const auto& p : c.params()) {
     out << "  " << p.name << "  " << to_string(p.type) << " = " << value_text(p.default_value);
-    if (p.min || p.max)
-      out << "  range " << (p.min ? nlohmann::json(*p.min).dump() : "-inf") << ".."
-          << (p.max ? nlohmann::json(*p.max).dump() : "inf");
+    const auto bound = [&](const std::optional<double>& b, const char* none) {
+      if (!b) return std::string(none);
+      return p.type == ParamType::Int ? std::to_string(static_cast<long long>(*b)) : nlohmann::json(*b).dump();
+    };
+    if (p.min || p.max) out << "  range " << bound(p.min, "-inf") << ".." << bound(p.max, "inf");
     out << "\n      " << p.doc << "\n";
   }
   std::printf("%s", out.str().c_str());

@@ -1,1 +1,100 @@
+#include "test_support.h"
 
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/json_file.h"
+#include "ganglion/engine/plugin_registry.h"
+
+namespace fs = std::filesystem;
+
+namespace ganglion::test {
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+}  // namespace
+
+CliResult run_cli(const std::vector<std::string>& args) {
+  static int counter = 0;
+  const std::string dir = temp_dir("cli-" + std::to_string(counter++));
+  std::string cmd = shell_quote(GANGLION_CLI);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += " > " + shell_quote(dir + "/out") + " 2> " + shell_quote(dir + "/err") + " < /dev/null";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(dir + "/out");
+  r.err = slurp(dir + "/err");
+  return r;
+}
+
+std::string temp_dir(const std::string& name) {
+  const fs::path base = fs::temp_directory_path() / ("ganglion-tests-" + std::to_string(::getpid()));
+  const fs::path dir = base / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const fs::path path = fs::path(temp_dir("files")).parent_path() / "files-kept" / name;
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
+const PluginRegistry& builtin_registry() {
+  static PluginRegistry registry = [] {
+    PluginRegistry r;
+    r.load({GANGLION_PLUGIN_BUILD_DIR_FOR_TESTS, std::string(GANGLION_TEST_PLUGIN_DIR) + "/test-nodes"});
+    return r;
+  }();
+  return registry;
+}
+
+nlohmann::json dcgan_graph() {
+  return load_json_file(std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json");
+}
+
+nlohmann::json small_dcgan_graph(int limit, int batch) {
+  auto g = dcgan_graph();
+  g["nodes"]["batch"]["params"]["limit"] = limit;
+  g["nodes"]["batch"]["params"]["batch"] = batch;
+  g["outputs"]["log"]["every"] = 1;
+  g["outputs"]["samples"]["every"] = 1000000;
+  g["outputs"]["checkpoint"]["every"] = 1000000;
+  return g;
+}
+
+bool mnist_available() {
+  return fs::exists(data_folder() + "/mnist/train-images-idx3-ubyte");
+}
+
+std::vector<nlohmann::json> read_log(const std::string& run_dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run_dir + "/log.jsonl");
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+}  // namespace ganglion::test

@@ -1,0 +1,44 @@
+// Helpers shared by the test suites: running the CLI, writing temporary graphs, the registry.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace ganglion {
+class PluginRegistry;
+}
+
+namespace ganglion::test {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+/// Runs the `ganglion` executable with `args` (each shell-quoted here) and captures its output.
+CliResult run_cli(const std::vector<std::string>& args);
+
+/// A fresh empty folder under the system's temporary folder.
+std::string temp_dir(const std::string& name);
+
+/// Writes `text` to a file in a temporary folder and returns its path.
+std::string write_temp(const std::string& name, const std::string& text);
+
+/// The registry with the built-in plugins (and the given extra folders).
+const PluginRegistry& builtin_registry();
+
+/// graphs/dcgan-mnist.json, parsed.
+nlohmann::json dcgan_graph();
+
+/// The DCGAN graph cut down for tests: `limit` MNIST images, logging every step, no samples.
+nlohmann::json small_dcgan_graph(int limit, int batch);
+
+/// Whether the MNIST cache exists (scripts/fetch-data.sh fills it).
+bool mnist_available();
+
+/// The "losses" of each line of a run's log.jsonl, by step.
+std::vector<nlohmann::json> read_log(const std::string& run_dir);
+
+}  // namespace ganglion::test
