@@ -142,3 +142,49 @@ TEST_CASE("Training.FrozenModulesGetNoGradientAndDoNotChange") {
   CHECK(d_changed);
   CHECK(d_after[0].grad().defined());
 }
+
+TEST_CASE("Training.EveryRepeatAndFromDecideWhichPhasesRun") {
+  REQUIRE(test::mnist_available());
+  auto document = test::small_dcgan_graph(128, 32);
+  document["phases"][0]["repeat"] = 2;
+  document["phases"][1]["every"] = 2;
+  document["phases"][1]["from"] = 2;
+  const Graph graph = build_graph(document, "every.json", test::builtin_registry());
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::kCPU);
+  for (std::int64_t step = 1; step <= 4; ++step) {
+    const auto record = executor.run_iteration(step);
+    CAPTURE(step);
+    CHECK(record.losses.count("D") == 1);
+    CHECK(record.losses.count("G") == (step % 2 == 0 ? 1u : 0u));
+    // A repeated phase draws its per-iteration batch once: one batch per iteration.
+    CHECK(record.samples == 32);
+  }
+  CHECK(executor.module_version(graph.find_module("D")) == 8);  // 4 iterations x 2 repetitions
+  CHECK(executor.module_version(graph.find_module("G")) == 2);  // iterations 2 and 4
+}
+
+TEST_CASE("Training.EmaShadowFollowsTheModule") {
+  REQUIRE(test::mnist_available());
+  auto document = test::small_dcgan_graph(128, 32);
+  document["modules"]["G"]["ema"] = {{"beta", 0.75}};
+  const Graph graph = build_graph(document, "ema.json", test::builtin_registry());
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::kCPU);
+  const int g = graph.find_module("G");
+  REQUIRE(executor.ema_modules()[g] != nullptr);
+  std::vector<torch::Tensor> before;
+  for (auto& p : executor.modules()[g]->parameters()) before.push_back(p.detach().clone());
+  executor.run_iteration(1);
+  const auto trained = executor.modules()[g]->parameters();
+  const auto shadow = executor.ema_modules()[g]->parameters();
+  REQUIRE(shadow.size() == before.size());
+  bool moved = false;
+  for (size_t i = 0; i < shadow.size(); ++i) {
+    // shadow = 0.75 * old + 0.25 * new, starting from a copy of the initial weights.
+    CHECK(torch::allclose(shadow[i], before[i] * 0.75 + trained[i].detach() * 0.25, 1e-5, 1e-6));
+    moved |= !torch::equal(trained[i], before[i]);
+  }
+  CHECK(moved);
+  CHECK(executor.ema_modules()[graph.find_module("D")] == nullptr);
+}

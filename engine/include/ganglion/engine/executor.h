@@ -53,6 +53,10 @@ class Executor {
   void seek_sources(const std::map<std::string, std::string>& positions);
 
   const std::vector<std::shared_ptr<NetModule>>& modules() const { return modules_; }
+  /// EMA shadows by module index (null where a module keeps none).
+  const std::vector<std::shared_ptr<NetModule>>& ema_modules() const { return ema_; }
+  /// How many optimiser steps a module has taken.
+  std::int64_t module_version(int module) const { return module_version_.at(module); }
   torch::Device device() const { return device_; }
 
  private:
