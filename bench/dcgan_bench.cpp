@@ -46,10 +46,14 @@ int main(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
-    if (a == "--steps") steps = next();
-    else if (a == "--rounds") rounds = next();
-    else if (a == "--threads") threads = next();
-    else if (a == "--warmup") warmup = next();
+    if (a == "--steps")
+      steps = next();
+    else if (a == "--rounds")
+      rounds = next();
+    else if (a == "--threads")
+      threads = next();
+    else if (a == "--warmup")
+      warmup = next();
     else {
       std::fprintf(stderr, "usage: dcgan_bench [--steps N] [--rounds R] [--threads T] [--warmup W]\n");
       return a == "--help" ? 0 : 2;
@@ -75,17 +79,19 @@ int main(int argc, char** argv) {
 
     for (int i = 0; i < warmup; ++i) reference.step(), executor.run_iteration(++iteration);
     std::vector<double> ref_ms, graph_ms;
-    std::printf("DCGAN step (batch 64, 28x28, D and G phases), %d thread(s), %d rounds of %d steps, alternating\n",
-                threads, rounds, steps);
+    std::printf(
+        "DCGAN step (batch 64, 28x28, D and G phases), %d thread(s), %d rounds of %d steps, alternating\n",
+        threads, rounds, steps);
     for (int r = 0; r < rounds; ++r) {
       ref_ms.push_back(ms_per_step(steps, [&] { reference.step(); }));
       graph_ms.push_back(ms_per_step(steps, [&] { executor.run_iteration(++iteration); }));
-      std::printf("  round %d: hand-written %.1f ms/step, graph %.1f ms/step, ratio %.3f\n", r + 1, ref_ms.back(),
-                  graph_ms.back(), graph_ms.back() / ref_ms.back());
+      std::printf("  round %d: hand-written %.1f ms/step, graph %.1f ms/step, ratio %.3f\n", r + 1,
+                  ref_ms.back(), graph_ms.back(), graph_ms.back() / ref_ms.back());
     }
     const double a = median(ref_ms), b = median(graph_ms);
-    std::printf("median: hand-written %.1f ms/step, graph-driven %.1f ms/step, ratio graph/hand-written %.3f\n", a, b,
-                b / a);
+    std::printf(
+        "median: hand-written %.1f ms/step, graph-driven %.1f ms/step, ratio graph/hand-written %.3f\n", a, b,
+        b / a);
     return 0;
   } catch (const ganglion::UserError& e) {
     std::fprintf(stderr, "%s\n", e.what());

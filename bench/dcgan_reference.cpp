@@ -12,16 +12,17 @@ ReferenceDcgan::ReferenceDcgan(torch::Tensor images_u8) {
   using namespace torch::nn;
   generator_ = Sequential(
       ConvTranspose2d(ConvTranspose2dOptions(kNoise, 256, 4).bias(false)), BatchNorm2d(256), ReLU(),
-      ConvTranspose2d(ConvTranspose2dOptions(256, 128, 3).stride(2).padding(1).bias(false)), BatchNorm2d(128), ReLU(),
-      ConvTranspose2d(ConvTranspose2dOptions(128, 64, 4).stride(2).padding(1).bias(false)), BatchNorm2d(64), ReLU(),
+      ConvTranspose2d(ConvTranspose2dOptions(256, 128, 3).stride(2).padding(1).bias(false)), BatchNorm2d(128),
+      ReLU(), ConvTranspose2d(ConvTranspose2dOptions(128, 64, 4).stride(2).padding(1).bias(false)),
+      BatchNorm2d(64), ReLU(),
       ConvTranspose2d(ConvTranspose2dOptions(64, 1, 4).stride(2).padding(1).bias(false)), Tanh());
-  discriminator_ = Sequential(
-      Conv2d(Conv2dOptions(1, 64, 4).stride(2).padding(1).bias(false)), LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
-      Conv2d(Conv2dOptions(64, 128, 4).stride(2).padding(1).bias(false)), BatchNorm2d(128),
-      LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
-      Conv2d(Conv2dOptions(128, 256, 4).stride(2).padding(1).bias(false)), BatchNorm2d(256),
-      LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
-      Conv2d(Conv2dOptions(256, 1, 3).stride(1).padding(0).bias(false)), Sigmoid());
+  discriminator_ = Sequential(Conv2d(Conv2dOptions(1, 64, 4).stride(2).padding(1).bias(false)),
+                              LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
+                              Conv2d(Conv2dOptions(64, 128, 4).stride(2).padding(1).bias(false)),
+                              BatchNorm2d(128), LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
+                              Conv2d(Conv2dOptions(128, 256, 4).stride(2).padding(1).bias(false)),
+                              BatchNorm2d(256), LeakyReLU(LeakyReLUOptions().negative_slope(0.2)),
+                              Conv2d(Conv2dOptions(256, 1, 3).stride(1).padding(0).bias(false)), Sigmoid());
   g_optimizer_ = std::make_unique<torch::optim::Adam>(generator_->parameters(),
                                                       torch::optim::AdamOptions(2e-4).betas({0.5, 0.5}));
   d_optimizer_ = std::make_unique<torch::optim::Adam>(discriminator_->parameters(),

@@ -40,8 +40,7 @@ ParsedArgs parse(const CommandSpec& command, const std::vector<std::string>& arg
           throw UserError(prefix + "--" + name + " needs a value (" + spec->value_name + ")");
         value = args[++i];
       }
-      if (!spec->repeatable && out.has(name))
-        throw UserError(prefix + "--" + name + " is given twice");
+      if (!spec->repeatable && out.has(name)) throw UserError(prefix + "--" + name + " is given twice");
       out.options[name].push_back(value);
     } else {
       out.positional.push_back(a);
@@ -63,8 +62,10 @@ std::string command_help(const CommandSpec& c) {
   out += "\noptions:\n";
   for (const auto& o : c.options) {
     std::string left = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
-    if (left.size() < 28) left += std::string(28 - left.size(), ' ');
-    else left += "\n" + std::string(28, ' ');
+    if (left.size() < 28)
+      left += std::string(28 - left.size(), ' ');
+    else
+      left += "\n" + std::string(28, ' ');
     out += left + o.doc + (o.repeatable ? " (repeatable)" : "") + "\n";
   }
   return out;

@@ -16,9 +16,9 @@ namespace ganglion::cli {
 namespace {
 
 const OptionSpec kPluginPath{"plugin-path", "DIR", "also load plugins from DIR (a folder or a .so)", true};
-const OptionSpec kSet{"set", "PATH=VALUE",
-                      "override a graph field, e.g. nodes.batch.params.batch=32 (VALUE is JSON, else a string)",
-                      true};
+const OptionSpec kSet{
+    "set", "PATH=VALUE",
+    "override a graph field, e.g. nodes.batch.params.batch=32 (VALUE is JSON, else a string)", true};
 const OptionSpec kHelp{"help", "", "show this help"};
 
 /// Loads every plugin on the search path; reports skipped libraries on stderr (never silently).
@@ -96,20 +96,22 @@ int inspect_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   const std::string& name = args.positional[0];
   const RegisteredType* t = registry.find(name);
-  if (!t) throw UserError("no node type \"" + name + "\"" + did_you_mean(name, registry.type_names()) +
-                          " (`ganglion plugins` lists them)");
+  if (!t)
+    throw UserError("no node type \"" + name + "\"" + did_you_mean(name, registry.type_names()) +
+                    " (`ganglion plugins` lists them)");
   const Contract& c = t->type.contract;
   std::ostringstream out;
   out << c.type() << "\n  " << c.description() << "\n\n";
-  out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "") << "\n";
+  out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "")
+      << "\n";
   out << "plugin:   " << t->plugin << " " << t->plugin_version << "\n";
   out << "file:     " << t->file << "\n\n";
   auto ports = [&](const char* title, const std::vector<PortSpec>& list) {
     out << title << ":\n";
     if (list.empty()) out << "  (none)\n";
     for (const auto& p : list)
-      out << "  " << p.name << "  " << to_string(p.dtype) << " [" << (p.shape.empty() ? "scalar" : p.shape) << "]"
-          << (p.optional ? " optional" : "") << "  " << p.doc << "\n";
+      out << "  " << p.name << "  " << to_string(p.dtype) << " [" << (p.shape.empty() ? "scalar" : p.shape)
+          << "]" << (p.optional ? " optional" : "") << "  " << p.doc << "\n";
   };
   ports("inputs", c.inputs());
   ports("outputs", c.outputs());
@@ -119,7 +121,8 @@ int inspect_command(const ParsedArgs& args) {
     out << "  " << p.name << "  " << to_string(p.type) << " = " << value_text(p.default_value);
     const auto bound = [&](const std::optional<double>& b, const char* none) {
       if (!b) return std::string(none);
-      return p.type == ParamType::Int ? std::to_string(static_cast<long long>(*b)) : nlohmann::json(*b).dump();
+      return p.type == ParamType::Int ? std::to_string(static_cast<long long>(*b))
+                                      : nlohmann::json(*b).dump();
     };
     if (p.min || p.max) out << "  range " << bound(p.min, "-inf") << ".." << bound(p.max, "inf");
     out << "\n      " << p.doc << "\n";

@@ -3,8 +3,11 @@
 #include <ganglion/abi.h>
 #include <torch/version.h>
 
+#include <c10/util/Exception.h>
+
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,16 +17,18 @@
 namespace {
 
 void print_usage() {
-  std::printf("usage: ganglion COMMAND [ARGS] [options]\n\n"
-              "Ganglion trains generative adversarial networks described as JSON graphs of plugin nodes.\n\n"
-              "commands:\n");
+  std::printf(
+      "usage: ganglion COMMAND [ARGS] [options]\n\n"
+      "Ganglion trains generative adversarial networks described as JSON graphs of plugin nodes.\n\n"
+      "commands:\n");
   for (const auto& c : ganglion::cli::commands()) {
     std::string left = "  " + c.name + (c.arguments.empty() ? "" : " " + c.arguments);
     left += std::string(left.size() < 20 ? 20 - left.size() : 1, ' ');
     std::printf("%s%s\n", left.c_str(), c.summary.c_str());
   }
-  std::printf("\n`ganglion COMMAND --help` describes a command; `ganglion --version` prints versions.\n"
-              "Documentation: docs/ in the source tree.\n");
+  std::printf(
+      "\n`ganglion COMMAND --help` describes a command; `ganglion --version` prints versions.\n"
+      "Documentation: docs/ in the source tree.\n");
 }
 
 }  // namespace
@@ -60,6 +65,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.format().c_str());
     return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A folder that cannot be made, a full disk: the user's machine, not a bug.
+    std::fprintf(stderr, "ganglion: %s\n", e.what());
+    return 2;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "ganglion: internal error: %s\n", e.what_without_backtrace());
+    return 3;
   } catch (const std::exception& e) {
     // Not the user's doing: say so plainly, still without a stack dump.
     std::fprintf(stderr, "ganglion: internal error: %s\n", e.what());

@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "test_support.h"
 
@@ -79,9 +81,9 @@ TEST_CASE("Cli.ValidatePlanPluginsInspectHelpVersion") {
 
   r = test::run_cli({"plugins"});
   CHECK(r.exit_code == 0);
-  for (const char* type : {"data/idx", "noise/normal", "noise/uniform", "nets/dcgan-generator",
-                           "nets/dcgan-discriminator", "losses/bce-discriminator", "losses/bce-generator",
-                           "io/png-grid"})
+  for (const char* type :
+       {"data/idx", "noise/normal", "noise/uniform", "nets/dcgan-generator", "nets/dcgan-discriminator",
+        "losses/bce-discriminator", "losses/bce-generator", "io/png-grid"})
     CHECK_MESSAGE(r.out.find(type) != std::string::npos, type);
 
   r = test::run_cli({"inspect", "nets/dcgan-generator"});
@@ -131,9 +133,32 @@ TEST_CASE("Cli.NodeFailureNamesTheNode") {
   g["nodes"]["boom"] = {{"type", "test/throws"}, {"in", {{"x", "d_real"}}}};
   g["phases"][0]["minimize"] = "boom";
   const std::string graph = test::write_temp("boom.json", g.dump());
-  const auto r = test::run_cli({"run", graph, "--out", test::temp_dir("boom"), "--steps", "2", "--threads", "1",
-                                "--plugin-path", std::string(GANGLION_TEST_PLUGIN_DIR) + "/test-nodes"});
+  const auto r = test::run_cli({"run", graph, "--out", test::temp_dir("boom"), "--steps", "2", "--threads",
+                                "1", "--plugin-path", std::string(GANGLION_TEST_PLUGIN_DIR) + "/test-nodes"});
   CHECK(r.exit_code == 2);
-  CHECK_MESSAGE(r.err.find("node \"boom\" (test/throws) failed: deliberate failure at step 1") != std::string::npos,
-                r.err);
+  CHECK_MESSAGE(
+      r.err.find("node \"boom\" (test/throws) failed: deliberate failure at step 1") != std::string::npos,
+      r.err);
+}
+
+TEST_CASE("Cli.CheckpointOfAnotherShapeIsRefusedByName") {
+  REQUIRE(test::mnist_available());
+  const std::string out = test::temp_dir("shape");
+  const std::string graph = test::write_temp("shape.json", test::small_dcgan_graph(256, 32).dump());
+  auto r = test::run_cli({"run", graph, "--out", out, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const std::string graph_json = out + "/graph.json";
+  r = test::run_cli({"run", graph, "--out", out, "--steps", "4", "--resume", "--threads", "1", "--set",
+                     "modules.G.params.width=32"});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(
+      r.err.find("the checkpoint does not fit this graph: module G: body.0.weight is [100, 256, 4, 4] "
+                 "in the checkpoint but [100, 128, 4, 4] in the graph") != std::string::npos,
+      r.err);
+  // The refused resume leaves the run's record as it was: graph.json still has G's default width.
+  std::ifstream in(graph_json);
+  std::stringstream recorded;
+  recorded << in.rdbuf();
+  CHECK(recorded.str().find("\"modules\"") != std::string::npos);
+  CHECK(recorded.str().find("\"width\"") == std::string::npos);
 }

@@ -67,7 +67,8 @@ TEST_CASE("GraphErrors.EachMistakeNamesItsPlace") {
       {"dtype mismatch", [](json& g) { g["nodes"]["d_loss"]["in"]["real"] = "batch.label"; },
        "g.json: /nodes/d_loss/in/real: input \"real\" takes float but \"batch.label\" gives long"},
       {"rank mismatch", [](json& g) { g["nodes"]["d_real"]["in"]["image"] = "z"; },
-       "g.json: /nodes/d_real/in/image: input \"image\" takes shape \"B,C,H,W\" (rank 4) but \"z\" gives \"B,Z\" (rank 2)"},
+       "g.json: /nodes/d_real/in/image: input \"image\" takes shape \"B,C,H,W\" (rank 4) but \"z\" gives "
+       "\"B,Z\" (rank 2)"},
       {"non-scalar minimize", [](json& g) { g["phases"][0]["minimize"] = "d_real"; },
        "g.json: /phases/0/minimize: \"d_real\" is not a scalar (its shape is \"B\"): minimize a loss"},
       {"minimize a missing node", [](json& g) { g["phases"][1]["minimize"] = "g_los"; },
@@ -84,7 +85,10 @@ TEST_CASE("GraphErrors.EachMistakeNamesItsPlace") {
        "g.json: /phases/0/optimizer/type: unknown optimizer \"adamw\" (did you mean \"adam\"?)"},
       {"bad betas", [](json& g) { g["phases"][0]["optimizer"]["betas"] = {0.5}; },
        "g.json: /phases/0/optimizer/betas: expected two numbers in [0, 1)"},
-      {"module used as a node", [](json& g) { g["nodes"]["fake"] = {{"type", "nets/dcgan-generator"}}; },
+      {"module used as a node",
+       [](json& g) {
+         g["nodes"]["fake"] = {{"type", "nets/dcgan-generator"}};
+       },
        "g.json: /nodes/fake/type: \"nets/dcgan-generator\" is a module: declare it under \"modules\""},
       {"every below one", [](json& g) { g["phases"][0]["every"] = 0; },
        "g.json: /phases/0/every: \"every\" is 0, must be at least 1"},
@@ -92,6 +96,17 @@ TEST_CASE("GraphErrors.EachMistakeNamesItsPlace") {
        "g.json: /nodes/d_loss/draw: only sources draw samples"},
       {"samples from a missing node", [](json& g) { g["outputs"]["samples"]["from"] = "fakes"; },
        "g.json: /outputs/samples/from: no node \"fakes\" (did you mean \"fake\"?)"},
+      {"module that cannot influence the loss",
+       [](json& g) {
+         g["modules"]["E"] = {{"type", "nets/dcgan-discriminator"}};
+         g["phases"][0]["update"] = {"D", "E"};
+       },
+       "g.json: /phases/0/update/1: module \"E\" does not influence \"d_loss\": this phase could never train "
+       "it"},
+      {"integer loss", [](json& g) { g["phases"][0]["minimize"] = "batch.label"; },
+       "g.json: /phases/0/minimize: \"batch.label\" is not a scalar"},
+      {"seed too large", [](json& g) { g["seed"] = json(std::uint64_t(1) << 63); },
+       "g.json: /seed: \"seed\" is 9223372036854775808, too large"},
       {"not an object", [](json& g) { g = json::array(); },
        "g.json: a graph file is a JSON object, but this one holds a list"},
   };
@@ -131,11 +146,16 @@ TEST_CASE("GraphErrors.InvalidJsonGivesLineAndColumn") {
   CHECK_THROWS_WITH(parse_json_text("{\n  \"a\": 1,\n  \"b\" 2\n}", "x.json"),
                     doctest::Contains("x.json: invalid JSON at line 3, column 7"));
   CHECK_THROWS_WITH(parse_json_text("", "x.json"), doctest::Contains("x.json: the file is empty"));
-  CHECK_THROWS_WITH(parse_json_text(std::string("\x7f" "ELF\x02\x01\x01\0\0", 9), "x.json"),
+  CHECK_THROWS_WITH(parse_json_text(std::string("\x7f"
+                                                "ELF\x02\x01\x01\0\0",
+                                                9),
+                                    "x.json"),
                     doctest::Contains("x.json: this is not a text file"));
   CHECK_THROWS_WITH(parse_json_text(std::string(100000, '[') + std::string(100000, ']'), "x.json"),
                     doctest::Contains("nesting deeper than 64 levels"));
-  CHECK_THROWS_WITH(parse_json_text("{\"a\": \"\xff\xfe\"}", "x.json"), doctest::Contains("x.json: invalid JSON"));
+  CHECK_THROWS_WITH(parse_json_text("{\"a\": \"\xff\xfe\"}", "x.json"),
+                    doctest::Contains("x.json: invalid JSON"));
+  CHECK_THROWS_WITH(parse_json_text("{\"a\": 1e999}", "x.json"), doctest::Contains("x.json: invalid JSON"));
 }
 
 TEST_CASE("GraphErrors.OverridesApplyAndFailClearly") {

@@ -9,7 +9,9 @@ using namespace ganglion;
 
 namespace {
 
-std::string test_plugin(const std::string& name) { return std::string(GANGLION_TEST_PLUGIN_DIR) + "/" + name; }
+std::string test_plugin(const std::string& name) {
+  return std::string(GANGLION_TEST_PLUGIN_DIR) + "/" + name;
+}
 
 std::string skip_reason(const PluginRegistry& r, const std::string& file_part) {
   for (const auto& s : r.skipped())
@@ -23,10 +25,11 @@ TEST_CASE("Plugins.BrokenLibrariesAreSkippedWithTheReason") {
   PluginRegistry r;
   r.load({test_plugin("wrong-abi"), test_plugin("wrong-torch"), test_plugin("missing-symbol"),
           test_plugin("not-a-plugin"), test_plugin("test-nodes")});
-  CHECK(skip_reason(r, "libwrong-abi.so").find("built against Ganglion SDK ABI 999, but this engine has ABI 1") !=
-        std::string::npos);
+  CHECK(skip_reason(r, "libwrong-abi.so")
+            .find("built against Ganglion SDK ABI 999, but this engine has ABI 1") != std::string::npos);
   CHECK(skip_reason(r, "libwrong-torch.so")
-            .find("built against LibTorch 0.4.1, but this engine uses LibTorch " TORCH_VERSION) != std::string::npos);
+            .find("built against LibTorch 0.4.1, but this engine uses LibTorch " TORCH_VERSION) !=
+        std::string::npos);
   const std::string missing = skip_reason(r, "libmissing-symbol.so");
   CHECK_MESSAGE(missing.find("cannot be loaded") != std::string::npos, missing);
   CHECK_MESSAGE(missing.find("ganglion_test_symbol_nobody_defines") != std::string::npos, missing);
@@ -53,8 +56,8 @@ TEST_CASE("Plugins.TwoPluginsDefiningOneTypeIsAnErrorNamingBoth") {
 TEST_CASE("Plugins.SkippedPluginsAreReportedByTheCli") {
   const auto result = test::run_cli({"plugins", "--plugin-path", test_plugin("wrong-abi")});
   CHECK(result.exit_code == 0);
-  CHECK(result.out.find("skipped " + test_plugin("wrong-abi") + "/libwrong-abi.so: built against Ganglion SDK ABI 999") !=
-        std::string::npos);
+  CHECK(result.out.find("skipped " + test_plugin("wrong-abi") +
+                        "/libwrong-abi.so: built against Ganglion SDK ABI 999") != std::string::npos);
 }
 
 TEST_CASE("Plugins.ObjectsKeepTheirLibraryAlive") {

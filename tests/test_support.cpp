@@ -85,9 +85,7 @@ nlohmann::json small_dcgan_graph(int limit, int batch) {
   return g;
 }
 
-bool mnist_available() {
-  return fs::exists(data_folder() + "/mnist/train-images-idx3-ubyte");
-}
+bool mnist_available() { return fs::exists(data_folder() + "/mnist/train-images-idx3-ubyte"); }
 
 std::vector<nlohmann::json> read_log(const std::string& run_dir) {
   std::vector<nlohmann::json> out;

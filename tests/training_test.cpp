@@ -56,7 +56,8 @@ TEST_CASE("Training.SameSeedSameLossesOtherSeedOtherLosses") {
   const std::string a = test::write_temp("seed-a.json", g.dump());
   g["seed"] = 7;
   const std::string b = test::write_temp("seed-b.json", g.dump());
-  const std::string out1 = test::temp_dir("seed1"), out2 = test::temp_dir("seed2"), out3 = test::temp_dir("seed3");
+  const std::string out1 = test::temp_dir("seed1"), out2 = test::temp_dir("seed2"),
+                    out3 = test::temp_dir("seed3");
   REQUIRE(test::run_cli(run_args(a, out1, 5)).exit_code == 0);
   REQUIRE(test::run_cli(run_args(a, out2, 5)).exit_code == 0);
   REQUIRE(test::run_cli(run_args(b, out3, 5)).exit_code == 0);
@@ -95,8 +96,8 @@ TEST_CASE("Training.SigtermCheckpointsAndResumes") {
     const std::string err = run + "/stderr.txt";
     freopen(err.c_str(), "w", stderr);
     freopen("/dev/null", "w", stdout);
-    execl(GANGLION_CLI, GANGLION_CLI, "run", graph.c_str(), "--out", run.c_str(), "--steps", "100000", "--threads",
-          "1", static_cast<char*>(nullptr));
+    execl(GANGLION_CLI, GANGLION_CLI, "run", graph.c_str(), "--out", run.c_str(), "--steps", "100000",
+          "--threads", "1", static_cast<char*>(nullptr));
     _exit(127);
   }
   // Wait for a few logged steps, then ask it to stop as a farm scheduler would.
@@ -110,8 +111,9 @@ TEST_CASE("Training.SigtermCheckpointsAndResumes") {
   const auto stopped = losses(run);
   const int k = static_cast<int>(stopped.size());
   REQUIRE(k >= 3);
-  REQUIRE(std::filesystem::exists(run + "/checkpoints/step-" + std::string(8 - std::to_string(k).size(), '0') +
-                                  std::to_string(k) + ".pt"));
+  REQUIRE(std::filesystem::exists(run + "/checkpoints/step-" +
+                                  std::string(8 - std::to_string(k).size(), '0') + std::to_string(k) +
+                                  ".pt"));
   auto args = run_args(graph, run, k + 3);
   args.push_back("--resume");
   REQUIRE(test::run_cli(args).exit_code == 0);
@@ -187,4 +189,23 @@ TEST_CASE("Training.EmaShadowFollowsTheModule") {
   }
   CHECK(moved);
   CHECK(executor.ema_modules()[graph.find_module("D")] == nullptr);
+}
+
+TEST_CASE("Training.StatefulFunctionsAreCheckpointed") {
+  REQUIRE(test::mnist_available());
+  auto document = test::small_dcgan_graph(128, 32);
+  document["nodes"]["count"] = {{"type", "test/counter"}, {"in", {{"x", "d_real"}}}};
+  document["phases"].push_back({{"name", "C"}, {"minimize", "count"}, {"update", {"D"}}});
+  const Graph graph = build_graph(document, "counter.json", test::builtin_registry());
+  const Plan plan = make_plan(graph);
+  Executor first(graph, plan, torch::kCPU);
+  for (std::int64_t step = 1; step <= 3; ++step) first.run_iteration(step);
+  const auto states = first.node_states();
+  REQUIRE(states.count("count") == 1);
+  CHECK(states.at("count") == "3");
+  CHECK(states.count("batch") == 1);  // the data position too
+  Executor second(graph, plan, torch::kCPU);
+  second.restore_node_states(states);
+  const auto record = second.run_iteration(4);
+  CHECK(record.losses.at("C") == doctest::Approx(4.0));
 }

@@ -1,7 +1,7 @@
 #include "ganglion/engine/checkpoint.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/serialize.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <regex>
 #include <vector>
 
+#include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/executor.h"
 #include "ganglion/engine/user_error.h"
 
@@ -53,12 +54,10 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step, cons
   fs::create_directories(dir);
   torch::serialize::OutputArchive archive;
   executor.save(archive);
-  nlohmann::json meta{{"step", step}, {"sources", executor.source_positions()}, {"format", 1}};
+  nlohmann::json meta{{"step", step}, {"nodes", executor.node_states()}, {"format", 1}};
   archive.write("meta", c10::IValue(meta.dump()));
   const fs::path final_path = dir / step_name(step);
-  const fs::path tmp = dir / (step_name(step) + ".tmp");
-  archive.save_to(tmp.string());
-  fs::rename(tmp, final_path);
+  write_atomically(final_path.string(), [&](const std::string& tmp) { archive.save_to(tmp); });
   auto all = list_checkpoints(run_dir);
   for (size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i].path);
   return final_path.string();
@@ -68,17 +67,20 @@ std::int64_t read_checkpoint(const std::string& path, Executor& executor) {
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
   try {
-    archive.load_from(path);
+    // Tensors go straight to the run's device, so optimiser state and weights stay together.
+    archive.load_from(path, executor.device());
     c10::IValue value;
     archive.read("meta", value);
     meta = nlohmann::json::parse(value.toStringRef());
   } catch (const std::exception&) {
-    throw UserError(path, "", "not a readable Ganglion checkpoint (corrupt or truncated): delete it to resume from an earlier one");
+    throw UserError(
+        path, "",
+        "not a readable Ganglion checkpoint (corrupt or truncated): delete it to resume from an earlier one");
   }
   if (!meta.is_object() || meta.value("format", 0) != 1 || !meta.contains("step"))
     throw UserError(path, "", "not a Ganglion checkpoint of format 1");
   executor.load(archive, path);
-  executor.seek_sources(meta.value("sources", std::map<std::string, std::string>{}));
+  executor.restore_node_states(meta.value("nodes", std::map<std::string, std::string>{}));
   return meta["step"].get<std::int64_t>();
 }
 

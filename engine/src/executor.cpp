@@ -108,18 +108,25 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
   }
   module_version_.assign(modules_.size(), 0);
   tracking_.assign(modules_.size(), 1);
+  // Parameters a plugin froze itself (a fixed feature extractor, say) stay frozen in every phase.
+  for (const auto& net : modules_) {
+    trainable_.emplace_back();
+    if (net)
+      for (auto& p : net->parameters())
+        if (p.requires_grad()) trainable_.back().push_back(p);
+  }
   const size_t n = graph.nodes.size();
   functions_.resize(n);
   sources_.resize(n);
   sample_sources_.resize(n);
   sample_batches_.resize(n);
-  checked_.assign(n, 0);
   per_phase_.assign(n, 0);
   for (size_t i = 0; i < n; ++i) prefetchers_.emplace_back();
   for (size_t i = 0; i < n; ++i) {
     const NodeEntry& node = graph.nodes[i];
     try {
-      if (node.kind() == NodeKind::Function) functions_[i] = make_function(*node.type, setup_for(node.name, node.params));
+      if (node.kind() == NodeKind::Function)
+        functions_[i] = make_function(*node.type, setup_for(node.name, node.params));
       if (node.kind() == NodeKind::Source) {
         sources_[i] = make_source(*node.type, setup_for(node.name, node.params));
         if (sources_[i]->prefetchable())
@@ -153,7 +160,7 @@ void Executor::set_tracking(const std::vector<int>& tracked) {
   for (size_t m = 0; m < modules_.size(); ++m) {
     const char want = std::find(tracked.begin(), tracked.end(), static_cast<int>(m)) != tracked.end();
     if (tracking_[m] == want) continue;
-    for (auto& p : modules_[m]->parameters()) p.requires_grad_(want);
+    for (auto& p : trainable_[m]) p.requires_grad_(want);
     tracking_[m] = want;
   }
 }
@@ -202,7 +209,8 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
         v.outputs = functions_[node]->forward(in, ctx);
         break;
       case NodeKind::Source:
-        if (sampling && prefetchers_[node]) {
+        // The prefetcher's source is read only through the prefetcher (its thread owns it).
+        if (sampling && (prefetchers_[node] || !sources_[node]->position().empty())) {
           // Samples use the data set's first batch, from a copy, so training's position is untouched.
           if (!sample_batches_[node].empty()) {
             v.outputs = sample_batches_[node];
@@ -216,6 +224,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
           }
         } else if (prefetchers_[node]) {
           v.outputs = prefetchers_[node]->next();
+          if (!v.outputs.empty()) record_samples_ += v.outputs.begin()->second.size(0);
         } else {
           v.outputs = sources_[node]->next(in, ctx);
         }
@@ -230,10 +239,9 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   } catch (const std::exception& e) {
     throw NodeFailure(describe(n) + " failed: " + message_of(e));
   }
-  if (!checked_[node]) {
-    check_outputs(node, v.outputs);
-    checked_[node] = 1;
-  }
+  // Every call, not only the first: a map look-up per port is nothing next to the node's work,
+  // and a plugin that drops an output later must still be named.
+  check_outputs(node, v.outputs);
   const auto& deps = plan_.module_deps[node];
   for (int m : deps) {
     v.versions.push_back(module_version_[m]);
@@ -249,36 +257,37 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
   set_tracking(pp.tracked);
   for (const auto& s : pp.nodes) {
     auto it = cache.find(s.node);
-    if (it == cache.end() || !valid(it->second, s.node, pp)) {
-      const bool draws_data = prefetchers_[s.node] != nullptr;
-      compute(s.node, *context_, cache, false);
-      if (draws_data) {
-        const auto& outs = cache[s.node].outputs;
-        if (!outs.empty()) record.samples += outs.begin()->second.size(0);
-      }
-    }
+    if (it == cache.end() || !valid(it->second, s.node, pp)) compute(s.node, *context_, cache, false);
   }
   const PhaseSpec& spec = graph_.phases[pp.phase];
   torch::Tensor loss = cache.at(spec.minimize.node).outputs.at(spec.minimize.port);
   if (loss.numel() != 1)
     throw NodeFailure("phase \"" + spec.name + "\" minimises \"" + graph_.port_name(spec.minimize) +
                       "\", which holds " + std::to_string(loss.numel()) + " values, not one");
-  std::vector<torch::Tensor> params;
-  for (int m : pp.updated)
-    for (auto& p : modules_[m]->parameters()) {
-      p.mutable_grad() = torch::Tensor();  // set to none, not zeroed: no memset, no stale add
-      params.push_back(p);
+  if (!loss.is_floating_point())
+    throw NodeFailure("phase \"" + spec.name + "\" minimises \"" + graph_.port_name(spec.minimize) +
+                      "\", which is not a floating-point value");
+  try {
+    std::vector<torch::Tensor> params;
+    for (int m : pp.updated)
+      for (auto& p : trainable_[m]) {
+        p.mutable_grad() = torch::Tensor();  // set to none, not zeroed: no memset, no stale add
+        params.push_back(p);
+      }
+    if (loss.requires_grad() && !params.empty()) {
+      // Only the updated modules' parameters receive gradients: nothing leaks into frozen ones.
+      torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
+      optimizers_[pp.phase]->step();
     }
-  if (loss.requires_grad()) {
-    // Only the updated modules' parameters receive gradients: nothing leaks into frozen ones.
-    torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
-    optimizers_[pp.phase]->step();
+    for (int m : pp.updated) {
+      ++module_version_[m];
+      if (ema_[m]) update_ema(m, step);
+    }
+    record.losses[spec.name] = loss.detach().item<double>();
+  } catch (const std::exception& e) {
+    throw NodeFailure("phase \"" + spec.name +
+                      "\" failed in its backward pass or optimizer step: " + message_of(e));
   }
-  for (int m : pp.updated) {
-    ++module_version_[m];
-    if (ema_[m]) update_ema(m, step);
-  }
-  record.losses[spec.name] = loss.detach().item<double>();
   // Free what no later phase of this iteration reuses; per-iteration samples stay for the
   // iteration, so that every phase sees the same draw.
   for (auto it = cache.begin(); it != cache.end();) {
@@ -296,7 +305,9 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
 void Executor::update_ema(int m, std::int64_t step) {
   const EmaSpec& spec = graph_.modules[m].ema;
   double beta = spec.beta;
-  if (spec.rampup > 0) beta = std::min(beta, (1.0 + step) / (10.0 + step));
+  // Early averages would be dominated by the random initial weights: until about `rampup` steps
+  // the effective beta stays below one half.
+  if (spec.rampup > 0) beta = std::min(beta, (1.0 + step) / (1.0 + step + spec.rampup));
   torch::NoGradGuard no_grad;
   auto src = modules_[m]->parameters();
   auto dst = ema_[m]->parameters();
@@ -309,6 +320,7 @@ void Executor::update_ema(int m, std::int64_t step) {
 IterationRecord Executor::run_iteration(std::int64_t step) {
   IterationRecord record;
   context_->step_ = step;
+  record_samples_ = 0;
   std::map<int, Value> cache;
   cache_ = &cache;
   for (const auto& pp : plan_.phases) {
@@ -317,6 +329,7 @@ IterationRecord Executor::run_iteration(std::int64_t step) {
     for (std::int64_t r = 0; r < spec.repeat; ++r) run_phase(pp, step, record);
   }
   cache_ = nullptr;
+  record.samples = record_samples_;
   return record;
 }
 
@@ -373,6 +386,28 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
   archive.write("versions", torch::tensor(module_version_, torch::kLong));
 }
 
+namespace {
+
+/// Every parameter or buffer whose stored shape differs from the module's, mirroring how
+/// torch::nn::Module::save nests its archives (own tensors, then one archive per child).
+void shape_mismatches(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                      const std::string& prefix, std::vector<std::string>& out) {
+  auto check = [&](const std::string& key, const torch::Tensor& have, bool buffer) {
+    torch::Tensor stored;
+    if (archive.try_read(key, stored, buffer) && stored.sizes() != have.sizes())
+      out.push_back(prefix + key + " is " + c10::str(stored.sizes()) + " in the checkpoint but " +
+                    c10::str(have.sizes()) + " in the graph");
+  };
+  for (const auto& p : module.named_parameters(false)) check(p.key(), p.value(), false);
+  for (const auto& b : module.named_buffers(false)) check(b.key(), b.value(), true);
+  for (const auto& c : module.named_children()) {
+    torch::serialize::InputArchive child;
+    if (archive.try_read(c.key(), child)) shape_mismatches(*c.value(), child, prefix + c.key() + ".", out);
+  }
+}
+
+}  // namespace
+
 void Executor::load(torch::serialize::InputArchive& archive, const std::string& file) {
   std::string what = "";
   try {
@@ -380,6 +415,15 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
       what = "module " + graph_.modules[m].name;
       torch::serialize::InputArchive sub;
       archive.read("module/" + graph_.modules[m].name, sub);
+      std::vector<std::string> mismatches;
+      shape_mismatches(*modules_[m], sub, "", mismatches);
+      if (!mismatches.empty())
+        throw UserError(
+            file, "",
+            "the checkpoint does not fit this graph: module " + graph_.modules[m].name + ": " +
+                mismatches.front() +
+                (mismatches.size() > 1 ? " (and " + std::to_string(mismatches.size() - 1) + " more)"
+                                       : std::string()));
       modules_[m]->load(sub);
       if (ema_[m]) {
         torch::serialize::InputArchive e;
@@ -396,17 +440,19 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     what = "random state";
     torch::Tensor state;
     archive.read("rng/engine", state);
-    context_->generator_.set_state(state);
+    context_->generator_.set_state(state.to(torch::kCPU));
     archive.read("rng/torch", state);
     {
       auto cpu = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(cpu.mutex());
-      cpu.set_state(state);
+      cpu.set_state(state.to(torch::kCPU));
     }
     torch::Tensor versions;
     archive.read("versions", versions);
     if (versions.numel() == static_cast<int64_t>(module_version_.size()))
       for (size_t m = 0; m < module_version_.size(); ++m) module_version_[m] = versions[m].item<int64_t>();
+  } catch (const UserError&) {
+    throw;
   } catch (const std::exception& e) {
     throw UserError(file, "", "the checkpoint does not fit this graph (" + what + "): " + message_of(e));
   }
@@ -414,21 +460,32 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
   tracking_.assign(modules_.size(), 2);
 }
 
-std::map<std::string, std::string> Executor::source_positions() const {
+std::map<std::string, std::string> Executor::node_states() const {
   std::map<std::string, std::string> out;
-  for (size_t i = 0; i < graph_.nodes.size(); ++i)
-    if (prefetchers_[i]) out[graph_.nodes[i].name] = prefetchers_[i]->position();
-    else if (sources_[i]) out[graph_.nodes[i].name] = sources_[i]->position();
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    std::string state;
+    if (prefetchers_[i])
+      state = prefetchers_[i]->position();
+    else if (sources_[i])
+      state = sources_[i]->position();
+    else if (functions_[i])
+      state = functions_[i]->state();
+    if (!state.empty()) out[graph_.nodes[i].name] = state;
+  }
   return out;
 }
 
-void Executor::seek_sources(const std::map<std::string, std::string>& positions) {
+void Executor::restore_node_states(const std::map<std::string, std::string>& states) {
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
-    auto it = positions.find(graph_.nodes[i].name);
-    if (it == positions.end() || it->second.empty()) continue;
+    auto it = states.find(graph_.nodes[i].name);
+    if (it == states.end() || it->second.empty()) continue;
     try {
-      if (prefetchers_[i]) prefetchers_[i]->seek(it->second);
-      else if (sources_[i]) sources_[i]->seek(it->second);
+      if (prefetchers_[i])
+        prefetchers_[i]->seek(it->second);
+      else if (sources_[i])
+        sources_[i]->seek(it->second);
+      else if (functions_[i])
+        functions_[i]->restore(it->second);
     } catch (const std::exception& e) {
       throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e));
     }

@@ -1,6 +1,7 @@
 #include "ganglion/engine/graph_loader.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -51,14 +52,36 @@ namespace {
 
 std::string type_name(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "a list";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_float: return "a number";
-    default: return "an integer";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "a list";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an integer";
   }
+}
+
+/// Whether `node` applies `module` or reads, directly or not, a node that does.
+bool influences(const Graph& g, int module, int node) {
+  std::vector<char> seen(g.nodes.size(), 0);
+  std::vector<int> stack{node};
+  while (!stack.empty()) {
+    const int v = stack.back();
+    stack.pop_back();
+    if (seen[v]) continue;  // also ends the walk on a cycle, which is reported elsewhere
+    seen[v] = 1;
+    if (g.nodes[v].module == module) return true;
+    for (const auto& [port, ref] : g.nodes[v].inputs) stack.push_back(ref.node);
+  }
+  return false;
 }
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
@@ -86,13 +109,12 @@ class Loader {
   Graph build(json document);
 
  private:
-  void check_keys(const json& object, const std::string& pointer,
-                  const std::vector<std::string>& allowed) {
+  void check_keys(const json& object, const std::string& pointer, const std::vector<std::string>& allowed) {
     for (const auto& [key, _] : object.items())
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        diags_.error(pointer + json_pointer({key}),
-                     "unknown field " + quote(key) + did_you_mean(key, allowed) +
-                         "; allowed here: " + list_names(allowed));
+        diags_.error(pointer + json_pointer({key}), "unknown field " + quote(key) +
+                                                        did_you_mean(key, allowed) +
+                                                        "; allowed here: " + list_names(allowed));
   }
 
   /// Reads an integer field with a default and a lower bound; reports and returns the default on
@@ -106,17 +128,21 @@ class Loader {
       diags_.error(where, "expected an integer, found " + type_name(v));
       return fallback;
     }
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) {
+      diags_.error(where, quote(key) + " is " + v.dump() + ", too large");
+      return fallback;
+    }
     const auto x = v.get<std::int64_t>();
     if (x < min) {
-      diags_.error(where, quote(key) + " is " + std::to_string(x) + ", must be at least " +
-                              std::to_string(min));
+      diags_.error(where,
+                   quote(key) + " is " + std::to_string(x) + ", must be at least " + std::to_string(min));
       return fallback;
     }
     return x;
   }
 
-  double number_field(const json& object, const std::string& key, const std::string& pointer,
-                      double fallback, double min, double max) {
+  double number_field(const json& object, const std::string& key, const std::string& pointer, double fallback,
+                      double min, double max) {
     if (!object.contains(key)) return fallback;
     const auto& v = object[key];
     const auto where = pointer + json_pointer({key});
@@ -126,15 +152,15 @@ class Loader {
     }
     const double x = v.get<double>();
     if (!(x >= min && x <= max)) {
-      diags_.error(where, quote(key) + " is " + v.dump() + ", must be in [" + json(min).dump() +
-                              ", " + json(max).dump() + "]");
+      diags_.error(where, quote(key) + " is " + v.dump() + ", must be in [" + json(min).dump() + ", " +
+                              json(max).dump() + "]");
       return fallback;
     }
     return x;
   }
 
-  const std::string* string_field(const json& object, const std::string& key,
-                                  const std::string& pointer, bool required) {
+  const std::string* string_field(const json& object, const std::string& key, const std::string& pointer,
+                                  bool required) {
     if (!object.contains(key)) {
       if (required) diags_.error(pointer, "missing field " + quote(key));
       return nullptr;
@@ -147,8 +173,8 @@ class Loader {
     return v.get_ptr<const std::string*>();
   }
 
-  const RegisteredType* find_type(const std::string& type, const std::string& pointer,
-                                  NodeKind wanted, bool module_entry);
+  const RegisteredType* find_type(const std::string& type, const std::string& pointer, NodeKind wanted,
+                                  bool module_entry);
   std::string substitute(const std::string& text, const std::string& pointer);
   Params check_params(const Contract& contract, const json& entry, const std::string& pointer);
   void load_modules(const json& modules, Graph& g);
@@ -164,19 +190,18 @@ class Loader {
   const PluginRegistry& registry_;
 };
 
-const RegisteredType* Loader::find_type(const std::string& type, const std::string& pointer,
-                                        NodeKind wanted, bool module_entry) {
+const RegisteredType* Loader::find_type(const std::string& type, const std::string& pointer, NodeKind wanted,
+                                        bool module_entry) {
   const RegisteredType* t = registry_.find(type);
   if (!t) {
-    diags_.error(pointer, "unknown node type " + quote(type) +
-                              did_you_mean(type, registry_.type_names()) +
+    diags_.error(pointer, "unknown node type " + quote(type) + did_you_mean(type, registry_.type_names()) +
                               " (`ganglion plugins` lists the loaded types)");
     return nullptr;
   }
   const NodeKind kind = t->type.contract.kind();
   if (module_entry && kind != NodeKind::Module) {
-    diags_.error(pointer, quote(type) + " is a " + to_string(kind) +
-                              ", not a module: declare it under \"nodes\"");
+    diags_.error(pointer,
+                 quote(type) + " is a " + to_string(kind) + ", not a module: declare it under \"nodes\"");
     return nullptr;
   }
   if (!module_entry && kind == NodeKind::Module) {
@@ -212,8 +237,10 @@ std::string Loader::substitute(const std::string& text, const std::string& point
     }
     out += text.substr(i, start - i);
     const std::string var = text.substr(start + 2, end - start - 2);
-    if (var == "data") out += data_folder();
-    else if (var == "graph_dir") out += graph_dir_;
+    if (var == "data")
+      out += data_folder();
+    else if (var == "graph_dir")
+      out += graph_dir_;
     else {
       diags_.error(pointer, "unknown variable ${" + var + "}: use ${data} or ${graph_dir}");
       return text;
@@ -249,6 +276,10 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
       case ParamType::Int: {
         if (!v.is_number_integer()) {
           diags_.error(where, expects + "an integer, found " + type_name(v));
+          continue;
+        }
+        if (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) {
+          diags_.error(where, "param " + quote(key) + " is " + v.dump() + ", too large");
           continue;
         }
         const auto x = v.get<std::int64_t>();
@@ -296,9 +327,9 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
   for (const auto& spec : contract.params()) {
     const auto& v = values[spec.name];
     if (std::holds_alternative<std::monostate>(v)) {
-      diags_.error(entry.contains("params") ? ppointer : pointer,
-                   "missing required param " + quote(spec.name) + " of " + contract.type() +
-                       " (" + spec.doc + ")");
+      diags_.error(
+          entry.contains("params") ? ppointer : pointer,
+          "missing required param " + quote(spec.name) + " of " + contract.type() + " (" + spec.doc + ")");
       continue;
     }
     if (spec.type == ParamType::Path) {
@@ -388,17 +419,19 @@ void Loader::declare_nodes(const json& nodes, Graph& g) {
       } else {
         n.type = g.modules[n.module].type;
         if (entry.contains("params"))
-          diags_.error(pointer + "/params", "a node that applies a module takes no params: set them on /modules/" + *module);
+          diags_.error(pointer + "/params",
+                       "a node that applies a module takes no params: set them on /modules/" + *module);
       }
     }
     if (entry.contains("draw")) {
       const std::string* draw = string_field(entry, "draw", pointer, false);
-      if (draw && *draw == "per-phase") n.draw = DrawPolicy::PerPhase;
+      if (draw && *draw == "per-phase")
+        n.draw = DrawPolicy::PerPhase;
       else if (draw && *draw != "per-iteration")
         diags_.error(pointer + "/draw", "expected \"per-iteration\" or \"per-phase\", found " + quote(*draw));
       if (n.type && n.kind() != NodeKind::Source)
-        diags_.error(pointer + "/draw", "only sources draw samples; " + n.type->type.contract.type() + " is a " +
-                                            to_string(n.kind()));
+        diags_.error(pointer + "/draw", "only sources draw samples; " + n.type->type.contract.type() +
+                                            " is a " + to_string(n.kind()));
     }
     g.nodes.push_back(std::move(n));
   }
@@ -406,7 +439,8 @@ void Loader::declare_nodes(const json& nodes, Graph& g) {
 
 bool Loader::resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out) {
   if (!value.is_string()) {
-    diags_.error(pointer, "expected a reference such as \"node\" or \"node.port\", found " + type_name(value));
+    diags_.error(pointer,
+                 "expected a reference such as \"node\" or \"node.port\", found " + type_name(value));
     return false;
   }
   const std::string text = value.get<std::string>();
@@ -436,7 +470,8 @@ bool Loader::resolve_ref(const json& value, const std::string& pointer, const Gr
   out.port = text.substr(dot + 1);
   if (!node.contract().find_output(out.port)) {
     diags_.error(pointer, "node " + quote(node_name) + " (" + node.contract().type() + ") has no output " +
-                              quote(out.port) + did_you_mean(out.port, ports) + "; its outputs: " + list_names(ports));
+                              quote(out.port) + did_you_mean(out.port, ports) +
+                              "; its outputs: " + list_names(ports));
     return false;
   }
   return true;
@@ -452,7 +487,8 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
     json in = json::object();
     if (entry.contains("in")) {
       if (!entry["in"].is_object())
-        diags_.error(n.pointer + "/in", "expected an object mapping input ports to nodes, found " + type_name(entry["in"]));
+        diags_.error(n.pointer + "/in",
+                     "expected an object mapping input ports to nodes, found " + type_name(entry["in"]));
       else
         in = entry["in"];
     }
@@ -472,8 +508,8 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
                                 quote(g.port_name(r)) + " gives " + to_string(from->dtype));
       else if (spec->rank() >= 0 && from->rank() >= 0 && spec->rank() != from->rank())
         diags_.error(where, "input " + quote(port) + " takes shape " + quote(spec->shape) + " (rank " +
-                                std::to_string(spec->rank()) + ") but " + quote(g.port_name(r)) +
-                                " gives " + quote(from->shape) + " (rank " + std::to_string(from->rank()) + ")");
+                                std::to_string(spec->rank()) + ") but " + quote(g.port_name(r)) + " gives " +
+                                quote(from->shape) + " (rank " + std::to_string(from->rank()) + ")");
       else
         n.inputs[port] = r;
     }
@@ -486,7 +522,8 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
 
 OptimizerSpec Loader::load_optimizer(const json& j, const std::string& pointer, OptimizerSpec o) {
   if (!j.is_object()) {
-    diags_.error(pointer, "expected an object such as {\"type\": \"adam\", \"lr\": 0.0002}, found " + type_name(j));
+    diags_.error(pointer,
+                 "expected an object such as {\"type\": \"adam\", \"lr\": 0.0002}, found " + type_name(j));
     return o;
   }
   check_keys(j, pointer, {"type", "lr", "betas", "momentum", "alpha", "eps", "weight_decay", "module"});
@@ -524,7 +561,8 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
     const json& entry = phases[i];
     const std::string pointer = "/phases/" + std::to_string(i);
     if (!entry.is_object()) {
-      diags_.error(pointer, "expected an object with \"name\", \"minimize\" and \"update\", found " + type_name(entry));
+      diags_.error(pointer, "expected an object with \"name\", \"minimize\" and \"update\", found " +
+                                type_name(entry));
       continue;
     }
     check_keys(entry, pointer, {"name", "minimize", "update", "optimizer", "every", "repeat", "from", "doc"});
@@ -532,7 +570,8 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
     p.pointer = pointer;
     if (const std::string* name = string_field(entry, "name", pointer, true)) {
       p.name = *name;
-      if (!names.insert(p.name).second) diags_.error(pointer + "/name", "two phases are named " + quote(p.name));
+      if (!names.insert(p.name).second)
+        diags_.error(pointer + "/name", "two phases are named " + quote(p.name));
     }
     p.every = integer_field(entry, "every", pointer, 1, 1);
     p.repeat = integer_field(entry, "repeat", pointer, 1, 1);
@@ -541,9 +580,14 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
       diags_.error(pointer, "missing field \"minimize\" (the loss node this phase minimises)");
     } else if (refs_ok && resolve_ref(entry["minimize"], pointer + "/minimize", g, p.minimize)) {
       const PortSpec* out = g.nodes[p.minimize.node].contract().find_output(p.minimize.port);
-      if (out->rank() != 0)
-        diags_.error(pointer + "/minimize", quote(g.port_name(p.minimize)) + " is not a scalar (its shape is " +
-                                                quote(out->shape) + "): minimize a loss");
+      // "*" (any rank) is checked when the phase runs.
+      if (out->rank() > 0)
+        diags_.error(pointer + "/minimize", quote(g.port_name(p.minimize)) +
+                                                " is not a scalar (its shape is " + quote(out->shape) +
+                                                "): minimize a loss");
+      else if (out->dtype == DType::Long)
+        diags_.error(pointer + "/minimize",
+                     quote(g.port_name(p.minimize)) + " holds integers: minimize a loss");
     }
     OptimizerSpec base;
     if (entry.contains("optimizer")) base = load_optimizer(entry["optimizer"], pointer + "/optimizer", base);
@@ -578,6 +622,9 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
                                   "; modules: " + list_names(module_names));
         else if (p.updates(ue.module))
           diags_.error(where, "module " + quote(name) + " is listed twice");
+        else if (p.minimize.node >= 0 && !influences(g, ue.module, p.minimize.node))
+          diags_.error(where, "module " + quote(name) + " does not influence " +
+                                  quote(g.port_name(p.minimize)) + ": this phase could never train it");
         else
           p.update.push_back(ue);
       }
@@ -602,8 +649,10 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
       auto& spec = g.outputs.samples;
       spec.enabled = true;
       spec.every = integer_field(s, "every", p, spec.every, 1);
-      if (!s.contains("from")) diags_.error(p, "missing field \"from\" (the node whose values are written)");
-      else resolve_ref(s["from"], p + "/from", g, spec.from);
+      if (!s.contains("from"))
+        diags_.error(p, "missing field \"from\" (the node whose values are written)");
+      else
+        resolve_ref(s["from"], p + "/from", g, spec.from);
       std::string writer = "io/png-grid";
       if (const std::string* w = string_field(s, "writer", p, false)) writer = *w;
       spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
@@ -616,8 +665,10 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
       diags_.error("/outputs/checkpoint", "expected an object such as {\"every\": 1000}");
     } else {
       check_keys(c, "/outputs/checkpoint", {"every", "keep"});
-      g.outputs.checkpoint_every = integer_field(c, "every", "/outputs/checkpoint", g.outputs.checkpoint_every, 1);
-      g.outputs.keep_checkpoints = integer_field(c, "keep", "/outputs/checkpoint", g.outputs.keep_checkpoints, 1);
+      g.outputs.checkpoint_every =
+          integer_field(c, "every", "/outputs/checkpoint", g.outputs.checkpoint_every, 1);
+      g.outputs.keep_checkpoints =
+          integer_field(c, "keep", "/outputs/checkpoint", g.outputs.keep_checkpoints, 1);
     }
   }
   if (outputs.contains("log")) {
@@ -638,17 +689,25 @@ Graph Loader::build(json document) {
     diags_.error("", "a graph file is a JSON object, but this one holds " + type_name(document));
     diags_.throw_if_any();
   }
-  check_keys(document, "", {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases", "outputs"});
-  if (!document.contains("ganglion")) diags_.error("", "missing field \"ganglion\": the format version, 1");
+  check_keys(document, "",
+             {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases",
+              "outputs"});
+  if (!document.contains("ganglion"))
+    diags_.error("", "missing field \"ganglion\": the format version, 1");
   else if (document["ganglion"] != 1)
-    diags_.error("/ganglion", "format version " + document["ganglion"].dump() + " is not supported; this engine reads version 1");
-  if (const std::string* name = string_field(document, "name", "", false)) g.name = *name;
-  else g.name = fs::path(file_).stem().string();
+    diags_.error("/ganglion", "format version " + document["ganglion"].dump() +
+                                  " is not supported; this engine reads version 1");
+  if (const std::string* name = string_field(document, "name", "", false))
+    g.name = *name;
+  else
+    g.name = fs::path(file_).stem().string();
   g.seed = static_cast<std::uint64_t>(integer_field(document, "seed", "", 1, 0));
   g.steps = integer_field(document, "steps", "", g.steps, 1);
   if (document.contains("modules")) load_modules(document["modules"], g);
-  if (!document.contains("nodes")) diags_.error("", "missing field \"nodes\"");
-  else if (!document["nodes"].is_object()) diags_.error("/nodes", "expected an object of nodes, found " + type_name(document["nodes"]));
+  if (!document.contains("nodes"))
+    diags_.error("", "missing field \"nodes\"");
+  else if (!document["nodes"].is_object())
+    diags_.error("/nodes", "expected an object of nodes, found " + type_name(document["nodes"]));
   else {
     declare_nodes(document["nodes"], g);
     resolve_inputs(document["nodes"], g);
@@ -661,8 +720,10 @@ Graph Loader::build(json document) {
       for (const auto& d : e.diagnostics()) diags_.error(d.pointer, d.message);
     }
   }
-  if (!document.contains("phases")) diags_.error("", "missing field \"phases\"");
-  else load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
+  if (!document.contains("phases"))
+    diags_.error("", "missing field \"phases\"");
+  else
+    load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
   if (document.contains("outputs")) load_outputs(document["outputs"], g);
   diags_.throw_if_any();
   g.document = std::move(document);

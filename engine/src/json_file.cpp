@@ -13,8 +13,10 @@ namespace {
 std::pair<size_t, size_t> line_column(const std::string& text, size_t offset) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return {line, col};
 }
@@ -26,9 +28,12 @@ size_t nesting_depth_offset(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -70,9 +75,15 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& file)
     // keep X only, since the line and column are given our way.
     const auto colon = what.find(": ", what.find("parse error"));
     if (colon != std::string::npos) what = what.substr(colon + 2);
+    throw UserError(
+        file, "",
+        "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " + what);
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (1e999) is not a parse_error in nlohmann's terms.
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
     throw UserError(file, "",
-                    "invalid JSON at line " + std::to_string(line) + ", column " +
-                        std::to_string(col) + ": " + what);
+                    "invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
 }
 
@@ -90,9 +101,12 @@ std::string json_pointer(const std::vector<std::string>& parts) {
   for (const auto& p : parts) {
     out += '/';
     for (char c : p) {
-      if (c == '~') out += "~0";
-      else if (c == '/') out += "~1";
-      else out += c;
+      if (c == '~')
+        out += "~0";
+      else if (c == '/')
+        out += "~1";
+      else
+        out += c;
     }
   }
   return out;
@@ -115,7 +129,7 @@ void apply_override(nlohmann::json& document, const std::string& assignment) {
   nlohmann::json value;
   try {
     value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     value = text;
   }
   nlohmann::json* at = &document;

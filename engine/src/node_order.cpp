@@ -56,8 +56,8 @@ std::vector<int> topological_order(const Graph& graph) {
     std::string path;
     for (Vertex v : cycle) path += graph.nodes[v].name + " -> ";
     path += graph.nodes[cycle.front()].name;
-    throw UserError(graph.file, "/nodes", "the nodes form a cycle: " + path +
-                                              " (a node cannot depend on its own output)");
+    throw UserError(graph.file, "/nodes",
+                    "the nodes form a cycle: " + path + " (a node cannot depend on its own output)");
   }
   // Kahn's algorithm picking the lowest index first, so the order is stable and follows the file.
   std::vector<int> indegree(n, 0);

@@ -12,10 +12,8 @@ namespace {
 
 std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSpec& o) {
   if (o.type == "adam")
-    return std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(o.lr)
-                                                           .betas({o.beta1, o.beta2})
-                                                           .eps(o.eps)
-                                                           .weight_decay(o.weight_decay));
+    return std::make_unique<torch::optim::AdamOptions>(
+        torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
   if (o.type == "sgd")
     return std::make_unique<torch::optim::SGDOptions>(
         torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
@@ -31,8 +29,7 @@ std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSpec&
 }  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::vector<UpdateEntry>& update,
-    const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
+    const std::vector<UpdateEntry>& update, const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   for (const auto& u : update)
     groups.emplace_back(modules.at(u.module)->parameters(), options_for(u.optimizer));
@@ -41,17 +38,15 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
   const std::string& type = update.front().optimizer.type;
   for (const auto& u : update)
     if (u.optimizer.type != type)
-      throw std::invalid_argument("one phase uses one optimizer type, but it lists " + type +
-                                  " and " + u.optimizer.type);
+      throw std::invalid_argument("one phase uses one optimizer type, but it lists " + type + " and " +
+                                  u.optimizer.type);
   auto defaults = options_for(update.front().optimizer);
   if (type == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        groups, static_cast<torch::optim::AdamOptions&>(*defaults));
+    return std::make_unique<torch::optim::Adam>(groups, static_cast<torch::optim::AdamOptions&>(*defaults));
   if (type == "sgd")
-    return std::make_unique<torch::optim::SGD>(groups,
-                                               static_cast<torch::optim::SGDOptions&>(*defaults));
-  return std::make_unique<torch::optim::RMSprop>(
-      groups, static_cast<torch::optim::RMSpropOptions&>(*defaults));
+    return std::make_unique<torch::optim::SGD>(groups, static_cast<torch::optim::SGDOptions&>(*defaults));
+  return std::make_unique<torch::optim::RMSprop>(groups,
+                                                 static_cast<torch::optim::RMSpropOptions&>(*defaults));
 }
 
 }  // namespace ganglion

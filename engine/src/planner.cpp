@@ -16,7 +16,7 @@ bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.
 
 /// A value as the simulation of one iteration sees it.
 struct SimValue {
-  int phase = -1;              ///< computed in
+  int phase = -1;               ///< computed in
   std::map<int, int> versions;  ///< module -> version when computed
 };
 
@@ -125,24 +125,28 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
     for (int m : mods) s += (s.empty() ? "" : ", ") + g.modules[m].name;
     return s.empty() ? std::string("none") : s;
   };
-  out << "graph " << g.name << " (" << g.file << "): " << g.nodes.size() << " nodes, "
-      << g.modules.size() << " modules, " << g.phases.size() << " phases\n";
+  out << "graph " << g.name << " (" << g.file << "): " << g.nodes.size() << " nodes, " << g.modules.size()
+      << " modules, " << g.phases.size() << " phases\n";
   for (const auto& pp : plan.phases) {
     const PhaseSpec& spec = g.phases[pp.phase];
     out << "\nphase " << spec.name << ": minimises " << g.port_name(spec.minimize) << "\n";
-    out << "  runs: every " << (spec.every == 1 ? std::string("iteration") : std::to_string(spec.every) + " iterations");
+    out << "  runs: every "
+        << (spec.every == 1 ? std::string("iteration") : std::to_string(spec.every) + " iterations");
     if (spec.from > 1) out << ", from iteration " << spec.from;
     if (spec.repeat > 1) out << ", " << spec.repeat << " times in a row";
     out << "\n  updates: " << names(pp.updated);
     std::string opt;
     for (const auto& u : spec.update) {
       const auto& o = u.optimizer;
-      opt += (opt.empty() ? "" : "; ") + g.modules[u.module].name + " " + o.type + " lr " + nlohmann::json(o.lr).dump();
-      if (o.type == "adam") opt += " betas (" + nlohmann::json(o.beta1).dump() + ", " + nlohmann::json(o.beta2).dump() + ")";
+      opt += (opt.empty() ? "" : "; ") + g.modules[u.module].name + " " + o.type + " lr " +
+             nlohmann::json(o.lr).dump();
+      if (o.type == "adam")
+        opt += " betas (" + nlohmann::json(o.beta1).dump() + ", " + nlohmann::json(o.beta2).dump() + ")";
     }
     out << " (" << opt << ")\n";
     out << "  frozen: " << names(pp.frozen)
-        << (pp.frozen.empty() ? "" : " (no gradient is computed into them; gradients flow through them)") << "\n";
+        << (pp.frozen.empty() ? "" : " (no gradient is computed into them; gradients flow through them)")
+        << "\n";
     std::vector<int> extra;
     for (int m : pp.tracked)
       if (!contains(pp.updated, m)) extra.push_back(m);
@@ -151,7 +155,8 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
     out << "  steps:\n";
     for (const auto& s : pp.nodes) {
       const NodeEntry& node = g.nodes[s.node];
-      const std::string what = node.module >= 0 ? "apply " + g.modules[node.module].name : node.contract().type();
+      const std::string what =
+          node.module >= 0 ? "apply " + g.modules[node.module].name : node.contract().type();
       out << "    " << (s.reuse ? "reuse   " : "compute ") << node.name << " [" << what << "]: " << s.reason;
       if (s.kept) out << "; kept for a later phase";
       out << "\n";
@@ -166,7 +171,8 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
       out << "  each repetition draws per-phase sources again and recomputes what depends on "
           << names(pp.updated) << "\n";
     }
-    out << "  backward: into " << names(pp.updated) << (pp.retain_graph ? ", keeping the graph for a later phase" : "") << "\n";
+    out << "  backward: into " << names(pp.updated)
+        << (pp.retain_graph ? ", keeping the graph for a later phase" : "") << "\n";
   }
   return out.str();
 }

@@ -125,6 +125,12 @@ void PluginRegistry::load_library(const std::string& path) {
                                   ": rebuild the plugin against this SDK"});
     return;
   }
+  if (d->cxx11_abi != GANGLION_CXX11_ABI) {
+    skipped_.push_back({path, "built with _GLIBCXX_USE_CXX11_ABI=" + std::to_string(d->cxx11_abi) +
+                                  ", but this engine uses " + std::to_string(GANGLION_CXX11_ABI) +
+                                  ": rebuild the plugin with the engine's compiler flags"});
+    return;
+  }
   const std::string theirs = d->torch_version ? d->torch_version : "?";
   if (major_minor(theirs) != major_minor(TORCH_VERSION)) {
     skipped_.push_back({path, "built against LibTorch " + theirs + ", but this engine uses LibTorch " +
@@ -141,12 +147,12 @@ void PluginRegistry::load_library(const std::string& path) {
     const std::string name = t.contract.type();
     auto it = types_.find(name);
     if (it != types_.end()) {
-      duplicate_errors_.push_back("node type \"" + name + "\" is defined by two plugins: " +
-                                  it->second.file + " and " + path + ": remove one of them");
+      duplicate_errors_.push_back("node type \"" + name + "\" is defined by two plugins: " + it->second.file +
+                                  " and " + path + ": remove one of them");
       continue;
     }
-    types_[name] = RegisteredType{keep, std::move(t), path, d->name ? d->name : "?",
-                                  d->version ? d->version : "?"};
+    types_[name] =
+        RegisteredType{keep, std::move(t), path, d->name ? d->name : "?", d->version ? d->version : "?"};
   }
 }
 

@@ -32,7 +32,9 @@ void Prefetcher::loop() {
   // A null context: prefetchable sources promise not to use it.
   struct NoContext : RunContext {
     torch::Device device() const override { return torch::kCPU; }
-    at::Generator& generator() override { throw std::logic_error("a prefetched source used the engine's generator"); }
+    at::Generator& generator() override {
+      throw std::logic_error("a prefetched source used the engine's generator");
+    }
     std::int64_t step() const override { return 0; }
     bool sampling() const override { return false; }
   } context;

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <vector>
 
+#include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/user_error.h"
 
 namespace ganglion {
@@ -20,9 +21,7 @@ RunLog::RunLog(const std::string& path, std::int64_t keep_through_step) {
         // A line cut short by a crash: dropped.
       }
     }
-    const std::string tmp = path + ".tmp";
-    std::ofstream(tmp, std::ios::trunc) << kept;
-    std::filesystem::rename(tmp, path);
+    write_text_atomically(path, kept);
   }
   out_.open(path, std::ios::app);
   if (!out_) throw UserError(path, "", "cannot open the log for writing");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph.h"
@@ -48,16 +49,6 @@ struct SignalScope {
   void (*previous_term)(int);
 };
 
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) throw UserError(path.string(), "", "cannot write the file");
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 int available_cores() {
@@ -71,8 +62,8 @@ std::string resolve_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? "cuda:0" : "cpu";
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available())
-      throw UserError("--device " + name + ": no CUDA device is available to this LibTorch (" TORCH_VERSION
-                      "); use --device cpu");
+      throw UserError("--device " + name +
+                      ": no CUDA device is available to this LibTorch (" TORCH_VERSION "); use --device cpu");
     int index = 0;
     if (name.size() > 5) {
       try {
@@ -101,24 +92,41 @@ int train(const Graph& graph, const RunOptions& options) {
   auto latest = latest_checkpoint(run_dir.string());
   if (latest && !options.resume)
     throw UserError(run_dir.string(), "",
-                    "this run directory already holds a run (checkpoint at step " + std::to_string(latest->step) +
+                    "this run directory already holds a run (checkpoint at step " +
+                        std::to_string(latest->step) +
                         "): pass --resume to continue it, or --out another directory");
   std::error_code ec;
   fs::create_directories(run_dir / "samples", ec);
   if (ec) throw UserError(run_dir.string(), "", "cannot create the run directory: " + ec.message());
-  write_text_atomically(run_dir / "graph.json", graph.document.dump(2) + "\n");
 
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(device_name));
   std::int64_t step = 0;
   if (options.resume && latest) step = read_checkpoint(latest->path, executor);
+  // Only once the checkpoint is known to fit: graph.json describes the checkpoints beside it.
+  write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
+  // The samples writer is made before training, so a writer that rejects its params fails now.
+  std::shared_ptr<Writer> writer;
+  if (graph.outputs.samples.enabled) {
+    NodeSetup setup;
+    setup.params = graph.outputs.samples.writer_params;
+    setup.name = "outputs/samples";
+    try {
+      writer = make_writer(*graph.outputs.samples.writer, setup);
+    } catch (const std::exception& e) {
+      throw UserError(
+          graph.file, "/outputs/samples",
+          graph.outputs.samples.writer->type.contract.type() + " rejected its params: " + e.what());
+    }
+  }
   // A fresh run starts the log anew; a resumed one drops lines past its checkpoint.
   RunLog log((run_dir / "log.jsonl").string(), step);
 
   Progress progress(Progress::style_for(options.log_format), step, last_step);
   progress.note((options.resume && latest ? "resuming " + graph.name + " at step " + std::to_string(step)
                                           : "training " + graph.name) +
-                " on " + device_name + " with " + std::to_string(threads) + " thread(s) into " + run_dir.string());
+                " on " + device_name + " with " + std::to_string(threads) + " thread(s) into " +
+                run_dir.string());
   if (step >= last_step) {
     progress.note("nothing to do: the run is already at step " + std::to_string(step));
     return 0;
@@ -159,42 +167,39 @@ int train(const Graph& graph, const RunOptions& options) {
       if (graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
         const auto& spec = graph.outputs.samples;
         torch::Tensor value = executor.sample(spec.from);
-        NodeSetup setup;
-        setup.params = spec.writer_params;
-        setup.name = "outputs/samples";
-        auto writer = make_writer(*spec.writer, setup);
         char name[32];
         std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
         const fs::path final_path = run_dir / "samples" / (name + writer->extension());
-        const fs::path tmp = final_path.string() + ".tmp";
-        try {
-          writer->write(value, tmp.string());
-        } catch (const std::exception& e) {
-          fs::remove(tmp, ec);
-          throw NodeFailure("the samples writer " + spec.writer->type.contract.type() + " failed: " + e.what());
-        }
-        fs::rename(tmp, final_path);
+        write_atomically(final_path.string(), [&](const std::string& tmp) {
+          try {
+            writer->write(value, tmp);
+          } catch (const std::exception& e) {
+            throw NodeFailure("the samples writer " + spec.writer->type.contract.type() +
+                              " failed: " + e.what());
+          }
+        });
       }
       if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
       if (stop_signal != 0) {
         if (step % graph.outputs.checkpoint_every != 0 && !last) checkpoint(step);
         progress.finish();
-        progress.note(std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + " after step " +
-                      std::to_string(step) + "; checkpoint " + last_checkpoint +
+        progress.note(std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                      " after step " + std::to_string(step) + "; checkpoint " + last_checkpoint +
                       "; continue with --resume");
         return 0;
       }
     }
   } catch (const NodeFailure& e) {
     progress.finish();
-    throw UserError(std::string(e.what()) + " at step " + std::to_string(step) +
-                    (last_checkpoint.empty() ? std::string()
-                                             : "; the last checkpoint is " + last_checkpoint));
+    throw UserError(
+        std::string(e.what()) + " at step " + std::to_string(step) +
+        (last_checkpoint.empty() ? std::string() : "; the last checkpoint is " + last_checkpoint));
   }
   progress.finish();
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();
-  progress.note("done: " + std::to_string(step - first_step) + " steps in " + std::to_string(static_cast<int>(seconds)) +
-                " s; checkpoint " + last_checkpoint + "; samples in " + (run_dir / "samples").string());
+  progress.note("done: " + std::to_string(step - first_step) + " steps in " +
+                std::to_string(static_cast<int>(seconds)) + " s; checkpoint " + last_checkpoint +
+                "; samples in " + (run_dir / "samples").string());
   return 0;
 }
 

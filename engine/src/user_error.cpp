@@ -52,15 +52,13 @@ UserError::UserError(std::string message) : UserError(std::vector<Diagnostic>{{"
 UserError::UserError(std::string file, std::string pointer, std::string message)
     : UserError(std::vector<Diagnostic>{{std::move(file), std::move(pointer), std::move(message)}}) {}
 
-std::vector<std::string> closest_names(const std::string& name,
-                                       const std::vector<std::string>& candidates) {
+std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates) {
   std::vector<std::pair<size_t, std::string>> scored;
   const size_t limit = std::max<size_t>(2, name.size() / 3);
   for (const auto& c : candidates) {
     size_t d = edit_distance(name, c);
     // A name that contains the other (e.g. "dcgan-generator" for "nets/dcgan-generator") is close.
-    if (c.find(name) != std::string::npos || name.find(c) != std::string::npos)
-      d = std::min(d, limit);
+    if (c.find(name) != std::string::npos || name.find(c) != std::string::npos) d = std::min(d, limit);
     if (d <= limit) scored.emplace_back(d, c);
   }
   std::stable_sort(scored.begin(), scored.end(),

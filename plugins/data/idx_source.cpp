@@ -37,9 +37,12 @@ class IdxSource : public Source {
     const auto& label_path = s.params.text("labels");
     if (!label_path.empty()) {
       labels_ = read_idx_u8(label_path);
-      if (labels_.dim() != 1 || labels_.size(0) != images_.size(0))
-        throw std::runtime_error(label_path + ": has " + std::to_string(labels_.size(0)) +
-                                 " labels for " + std::to_string(images_.size(0)) + " images");
+      if (labels_.dim() != 1)
+        throw std::runtime_error(label_path + ": expected labels of rank 1 (N), found rank " +
+                                 std::to_string(labels_.dim()));
+      if (labels_.size(0) != images_.size(0))
+        throw std::runtime_error(label_path + ": has " + std::to_string(labels_.size(0)) + " labels for " +
+                                 std::to_string(images_.size(0)) + " images");
     }
     int64_t n = images_.size(0);
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
@@ -55,14 +58,11 @@ class IdxSource : public Source {
 
   TensorMap next(const TensorMap&, RunContext&) override { return draw(); }
 
-  std::string position() const override {
-    return std::to_string(epoch_) + " " + std::to_string(cursor_);
-  }
+  std::string position() const override { return std::to_string(epoch_) + " " + std::to_string(cursor_); }
   void seek(const std::string& position) override {
     std::istringstream in(position);
     int64_t epoch = 0, cursor = 0;
-    if (!(in >> epoch >> cursor) || epoch < 0 || cursor < 0 ||
-        cursor > static_cast<int64_t>(indices_.size()))
+    if (!(in >> epoch >> cursor) || epoch < 0 || cursor < 0 || cursor > static_cast<int64_t>(indices_.size()))
       throw std::runtime_error("invalid data position \"" + position + "\"");
     start_epoch(epoch);
     cursor_ = cursor;
@@ -103,6 +103,4 @@ class IdxSource : public Source {
 
 }  // namespace ganglion::data
 
-GANGLION_PLUGIN("data", GANGLION_VERSION) {
-  registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
-}
+GANGLION_PLUGIN("data", GANGLION_VERSION) { registrar.add(ganglion::node_type<ganglion::data::IdxSource>()); }

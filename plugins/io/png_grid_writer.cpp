@@ -67,8 +67,7 @@ class PngGridWriter : public Writer {
       throw std::invalid_argument("expected images (B,C,H,W) with C = 1, 3 or 4");
     auto x = value.detach().to(torch::kCPU, torch::kFloat);
     const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-    const int64_t cols =
-        columns_ > 0 ? columns_ : static_cast<int64_t>(std::ceil(std::sqrt(double(b))));
+    const int64_t cols = columns_ > 0 ? columns_ : static_cast<int64_t>(std::ceil(std::sqrt(double(b))));
     const int64_t rows = (b + cols - 1) / cols, p = padding_;
     auto grid = torch::zeros({c, rows * (h + p) + p, cols * (w + p) + p});
     for (int64_t i = 0; i < b; ++i) {
@@ -85,6 +84,4 @@ class PngGridWriter : public Writer {
 
 }  // namespace ganglion::io
 
-GANGLION_PLUGIN("io", GANGLION_VERSION) {
-  registrar.add(ganglion::node_type<ganglion::io::PngGridWriter>());
-}
+GANGLION_PLUGIN("io", GANGLION_VERSION) { registrar.add(ganglion::node_type<ganglion::io::PngGridWriter>()); }

@@ -10,13 +10,11 @@ namespace {
 
 torch::Tensor bce(const torch::Tensor& score, double target, bool logits) {
   auto t = torch::full_like(score, target);
-  return logits ? torch::binary_cross_entropy_with_logits(score, t)
-                : torch::binary_cross_entropy(score, t);
+  return logits ? torch::binary_cross_entropy_with_logits(score, t) : torch::binary_cross_entropy(score, t);
 }
 
 Contract with_common_params(Contract c) {
-  return c.param_bool("logits", false,
-                      "scores are logits (D without sigmoid) rather than probabilities");
+  return c.param_bool("logits", false, "scores are logits (D without sigmoid) rather than probabilities");
 }
 
 }  // namespace
@@ -24,14 +22,13 @@ Contract with_common_params(Contract c) {
 class BceDiscriminatorLoss : public Function {
  public:
   static Contract contract() {
-    return with_common_params(
-        Contract("losses/bce-discriminator", NodeKind::Function)
-            .doc("discriminator BCE: -log D(real) - log(1 - D(fake))")
-            .input("real", DType::Float, "B", "scores of real samples")
-            .input("fake", DType::Float, "B", "scores of generated samples")
-            .output("loss", DType::Float, "", "mean loss")
-            .param_float("smooth", 0.0, 0.0, 0.5,
-                         "one-sided label smoothing: real samples target 1 - smooth"));
+    return with_common_params(Contract("losses/bce-discriminator", NodeKind::Function)
+                                  .doc("discriminator BCE: -log D(real) - log(1 - D(fake))")
+                                  .input("real", DType::Float, "B", "scores of real samples")
+                                  .input("fake", DType::Float, "B", "scores of generated samples")
+                                  .output("loss", DType::Float, "", "mean loss")
+                                  .param_float("smooth", 0.0, 0.0, 0.5,
+                                               "one-sided label smoothing: real samples target 1 - smooth"));
   }
   explicit BceDiscriminatorLoss(const NodeSetup& s)
       : logits_(s.params.flag("logits")), real_target_(1.0 - s.params.real("smooth")) {}
@@ -48,11 +45,10 @@ class BceDiscriminatorLoss : public Function {
 class BceGeneratorLoss : public Function {
  public:
   static Contract contract() {
-    return with_common_params(
-        Contract("losses/bce-generator", NodeKind::Function)
-            .doc("non-saturating generator BCE: -log D(fake)")
-            .input("fake", DType::Float, "B", "scores of generated samples")
-            .output("loss", DType::Float, "", "mean loss"));
+    return with_common_params(Contract("losses/bce-generator", NodeKind::Function)
+                                  .doc("non-saturating generator BCE: -log D(fake)")
+                                  .input("fake", DType::Float, "B", "scores of generated samples")
+                                  .output("loss", DType::Float, "", "mean loss"));
   }
   explicit BceGeneratorLoss(const NodeSetup& s) : logits_(s.params.flag("logits")) {}
 

@@ -11,8 +11,7 @@ inline int doublings_from_4(long long resolution, const char* param) {
   long long r = resolution;
   while (r > 4 && r % 2 == 0) r /= 2, ++n;
   if (r != 4 || n == 0)
-    throw std::invalid_argument(std::string("param ") + param + " is " +
-                                std::to_string(resolution) +
+    throw std::invalid_argument(std::string("param ") + param + " is " + std::to_string(resolution) +
                                 ": use 28 or a power of two of at least 8");
   return n;
 }

@@ -17,17 +17,14 @@ Contract noise_contract(const char* type, const char* doc) {
 
 int64_t batch_size(const TensorMap& in, int64_t fallback) {
   auto it = in.find("like");
-  return it != in.end() && it->second.defined() && it->second.dim() > 0 ? it->second.size(0)
-                                                                          : fallback;
+  return it != in.end() && it->second.defined() && it->second.dim() > 0 ? it->second.size(0) : fallback;
 }
 
 }  // namespace
 
 class NormalNoise : public Source {
  public:
-  static Contract contract() {
-    return noise_contract("noise/normal", "standard normal noise N(0, 1)");
-  }
+  static Contract contract() { return noise_contract("noise/normal", "standard normal noise N(0, 1)"); }
   explicit NormalNoise(const NodeSetup& s)
       : dim_(s.params.integer("dim")), batch_(s.params.integer("batch")) {}
   TensorMap next(const TensorMap& in, RunContext& ctx) override {

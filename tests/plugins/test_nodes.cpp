@@ -37,6 +37,27 @@ class Throws : public ganglion::Function {
   }
 };
 
+/// Counts its calls and checkpoints the count: a stateful function.
+class Counter : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/counter", ganglion::NodeKind::Function)
+        .doc("mean of x times zero, plus the number of calls so far")
+        .input("x", ganglion::DType::Float, "*", "anything")
+        .output("loss", ganglion::DType::Float, "", "x.mean() * 0 + calls");
+  }
+  explicit Counter(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
+    ++calls_;
+    return {{"loss", in.at("x").mean() * 0 + static_cast<double>(calls_)}};
+  }
+  std::string state() const override { return std::to_string(calls_); }
+  void restore(const std::string& state) override { calls_ = std::stoll(state); }
+
+ private:
+  long long calls_ = 0;
+};
+
 class Duplicate : public ganglion::Function {
  public:
   static ganglion::Contract contract() {
@@ -56,6 +77,7 @@ GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
 #ifdef TEST_WITH_NODES
   registrar.add(ganglion::node_type<GradPenalty>());
   registrar.add(ganglion::node_type<Throws>());
+  registrar.add(ganglion::node_type<Counter>());
 #endif
   registrar.add(ganglion::node_type<Duplicate>());
 }

@@ -25,26 +25,38 @@ using ParamValue = std::variant<std::monostate, std::int64_t, double, bool, std:
 
 inline const char* to_string(DType t) {
   switch (t) {
-    case DType::Float: return "float";
-    case DType::Long: return "long";
-    default: return "any";
+    case DType::Float:
+      return "float";
+    case DType::Long:
+      return "long";
+    default:
+      return "any";
   }
 }
 inline const char* to_string(NodeKind k) {
   switch (k) {
-    case NodeKind::Module: return "module";
-    case NodeKind::Function: return "function";
-    case NodeKind::Source: return "source";
-    default: return "writer";
+    case NodeKind::Module:
+      return "module";
+    case NodeKind::Function:
+      return "function";
+    case NodeKind::Source:
+      return "source";
+    default:
+      return "writer";
   }
 }
 inline const char* to_string(ParamType t) {
   switch (t) {
-    case ParamType::Int: return "int";
-    case ParamType::Float: return "float";
-    case ParamType::Bool: return "bool";
-    case ParamType::String: return "string";
-    default: return "path";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Float:
+      return "float";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::String:
+      return "string";
+    default:
+      return "path";
   }
 }
 
@@ -87,15 +99,13 @@ class Contract {
   Contract& input(std::string name, DType dtype, std::string shape, std::string doc);
   Contract& optional_input(std::string name, DType dtype, std::string shape, std::string doc);
   Contract& output(std::string name, DType dtype, std::string shape, std::string doc);
-  Contract& param_int(std::string name, std::optional<std::int64_t> default_value,
-                      std::optional<double> min, std::optional<double> max, std::string doc);
-  Contract& param_float(std::string name, std::optional<double> default_value,
-                        std::optional<double> min, std::optional<double> max, std::string doc);
+  Contract& param_int(std::string name, std::optional<std::int64_t> default_value, std::optional<double> min,
+                      std::optional<double> max, std::string doc);
+  Contract& param_float(std::string name, std::optional<double> default_value, std::optional<double> min,
+                        std::optional<double> max, std::string doc);
   Contract& param_bool(std::string name, bool default_value, std::string doc);
-  Contract& param_string(std::string name, std::optional<std::string> default_value,
-                         std::string doc);
-  Contract& param_path(std::string name, std::optional<std::string> default_value,
-                       std::string doc);
+  Contract& param_string(std::string name, std::optional<std::string> default_value, std::string doc);
+  Contract& param_path(std::string name, std::optional<std::string> default_value, std::string doc);
   /// The node differentiates its own inputs inside forward (gradient penalties, R1): the plan
   /// keeps the graph of its inputs for a second derivative.
   Contract& second_order(bool value = true);
@@ -126,24 +136,20 @@ inline Contract& Contract::doc(std::string text) {
   doc_ = std::move(text);
   return *this;
 }
-inline Contract& Contract::input(std::string name, DType dtype, std::string shape,
-                                 std::string doc) {
+inline Contract& Contract::input(std::string name, DType dtype, std::string shape, std::string doc) {
   inputs_.push_back({std::move(name), dtype, std::move(shape), false, std::move(doc)});
   return *this;
 }
-inline Contract& Contract::optional_input(std::string name, DType dtype, std::string shape,
-                                          std::string doc) {
+inline Contract& Contract::optional_input(std::string name, DType dtype, std::string shape, std::string doc) {
   inputs_.push_back({std::move(name), dtype, std::move(shape), true, std::move(doc)});
   return *this;
 }
-inline Contract& Contract::output(std::string name, DType dtype, std::string shape,
-                                  std::string doc) {
+inline Contract& Contract::output(std::string name, DType dtype, std::string shape, std::string doc) {
   outputs_.push_back({std::move(name), dtype, std::move(shape), false, std::move(doc)});
   return *this;
 }
 inline Contract& Contract::param_int(std::string name, std::optional<std::int64_t> default_value,
-                                     std::optional<double> min, std::optional<double> max,
-                                     std::string doc) {
+                                     std::optional<double> min, std::optional<double> max, std::string doc) {
   ParamValue v;
   if (default_value) v = *default_value;
   params_.push_back({std::move(name), ParamType::Int, v, min, max, std::move(doc)});

@@ -59,6 +59,11 @@ class Function {
  public:
   virtual ~Function() = default;
   virtual TensorMap forward(const TensorMap& inputs, RunContext& context) = 0;
+  /// The function's own state as text, for checkpoints ("" = stateless): an image pool, an
+  /// adaptive augmentation probability.
+  virtual std::string state() const { return {}; }
+  /// Continues from a state returned by state().
+  virtual void restore(const std::string& state) { (void)state; }
 };
 
 /// Something that draws samples: a dataset reader or a noise generator.

@@ -42,31 +42,23 @@ NodeType node_type() {
   auto wrong_kind = [&](NodeKind base) {
     if (t.contract.kind() != base)
       throw std::logic_error("node type " + t.contract.type() + " declares kind " +
-                             to_string(t.contract.kind()) + " but derives from the " +
-                             to_string(base) + " base class");
+                             to_string(t.contract.kind()) + " but derives from the " + to_string(base) +
+                             " base class");
   };
   if constexpr (std::is_base_of_v<NetModule, T>) {
     wrong_kind(NodeKind::Module);
-    t.make_module = [](const NodeSetup& s) -> std::shared_ptr<NetModule> {
-      return std::make_shared<T>(s);
-    };
+    t.make_module = [](const NodeSetup& s) -> std::shared_ptr<NetModule> { return std::make_shared<T>(s); };
   } else if constexpr (std::is_base_of_v<Function, T>) {
     wrong_kind(NodeKind::Function);
-    t.make_function = [](const NodeSetup& s) -> std::shared_ptr<Function> {
-      return std::make_shared<T>(s);
-    };
+    t.make_function = [](const NodeSetup& s) -> std::shared_ptr<Function> { return std::make_shared<T>(s); };
   } else if constexpr (std::is_base_of_v<Source, T>) {
     wrong_kind(NodeKind::Source);
-    t.make_source = [](const NodeSetup& s) -> std::shared_ptr<Source> {
-      return std::make_shared<T>(s);
-    };
+    t.make_source = [](const NodeSetup& s) -> std::shared_ptr<Source> { return std::make_shared<T>(s); };
   } else {
     static_assert(std::is_base_of_v<Writer, T>,
                   "a node type derives from NetModule, Function, Source or Writer");
     wrong_kind(NodeKind::Writer);
-    t.make_writer = [](const NodeSetup& s) -> std::shared_ptr<Writer> {
-      return std::make_shared<T>(s);
-    };
+    t.make_writer = [](const NodeSetup& s) -> std::shared_ptr<Writer> { return std::make_shared<T>(s); };
   }
   return t;
 }
@@ -75,6 +67,9 @@ NodeType node_type() {
 /// read it from a plugin of any ABI and refuse it cleanly.
 struct PluginDescriptor {
   int sdk_abi;
+  /// libstdc++'s string ABI (_GLIBCXX_USE_CXX11_ABI, -1 elsewhere): std::string and std::function
+  /// cross the boundary, so both sides must agree.
+  int cxx11_abi;
   const char* name;
   const char* version;
   /// TORCH_VERSION of the LibTorch the plugin was compiled against.
@@ -86,30 +81,35 @@ struct PluginDescriptor {
 
 }  // namespace ganglion
 
+#ifdef _GLIBCXX_USE_CXX11_ABI
+#define GANGLION_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
+#else
+#define GANGLION_CXX11_ABI -1
+#endif
+
 #define GANGLION_PLUGIN_ENTRY ganglion_plugin_v1
 #define GANGLION_PLUGIN_ENTRY_NAME "ganglion_plugin_v1"
 
 /// Declares a plugin. Write the registration body after it:
 ///   GANGLION_PLUGIN("nets", "0.1.0") { registrar.add(ganglion::node_type<MyNet>()); }
-#define GANGLION_PLUGIN(NAME, VERSION)                                                           \
-  static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar);                    \
-  static const char* ganglion_register_guarded_(::ganglion::TypeRegistrar& registrar) {          \
-    static std::string error;                                                                    \
-    try {                                                                                        \
-      ganglion_register_types_(registrar);                                                       \
-      return nullptr;                                                                            \
-    } catch (const std::exception& e) {                                                          \
-      error = e.what();                                                                          \
-    } catch (...) {                                                                              \
-      error = "unknown exception";                                                               \
-    }                                                                                            \
-    return error.c_str();                                                                        \
-  }                                                                                              \
-  extern "C" __attribute__((visibility("default"))) const ::ganglion::PluginDescriptor*          \
-  GANGLION_PLUGIN_ENTRY() {                                                                      \
-    static const ::ganglion::PluginDescriptor descriptor{GANGLION_SDK_ABI, NAME, VERSION,        \
-                                                         TORCH_VERSION,                          \
-                                                         &ganglion_register_guarded_};           \
-    return &descriptor;                                                                          \
-  }                                                                                              \
+#define GANGLION_PLUGIN(NAME, VERSION)                                                                    \
+  static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar);                             \
+  static const char* ganglion_register_guarded_(::ganglion::TypeRegistrar& registrar) {                   \
+    static std::string error;                                                                             \
+    try {                                                                                                 \
+      ganglion_register_types_(registrar);                                                                \
+      return nullptr;                                                                                     \
+    } catch (const std::exception& e) {                                                                   \
+      error = e.what();                                                                                   \
+    } catch (...) {                                                                                       \
+      error = "unknown exception";                                                                        \
+    }                                                                                                     \
+    return error.c_str();                                                                                 \
+  }                                                                                                       \
+  extern "C" __attribute__((visibility("default"))) const ::ganglion::PluginDescriptor*                   \
+  GANGLION_PLUGIN_ENTRY() {                                                                               \
+    static const ::ganglion::PluginDescriptor descriptor{                                                 \
+        GANGLION_SDK_ABI, GANGLION_CXX11_ABI, NAME, VERSION, TORCH_VERSION, &ganglion_register_guarded_}; \
+    return &descriptor;                                                                                   \
+  }                                                                                                       \
   static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar)

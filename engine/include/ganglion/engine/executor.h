@@ -28,7 +28,7 @@ class NodeFailure : public std::runtime_error {
 /// What one iteration did, for the log.
 struct IterationRecord {
   std::map<std::string, double> losses;  ///< phase name -> loss of its last run
-  std::int64_t samples = 0;             ///< data samples drawn (for images/s)
+  std::int64_t samples = 0;              ///< data samples drawn (for images/s)
 };
 
 class Executor {
@@ -49,8 +49,9 @@ class Executor {
   /// Throws UserError when the archive does not fit this graph.
   void load(torch::serialize::InputArchive& archive, const std::string& file);
 
-  std::map<std::string, std::string> source_positions() const;
-  void seek_sources(const std::map<std::string, std::string>& positions);
+  /// The state of every stateful node (data positions, a function's own state), by node name.
+  std::map<std::string, std::string> node_states() const;
+  void restore_node_states(const std::map<std::string, std::string>& states);
 
   const std::vector<std::shared_ptr<NetModule>>& modules() const { return modules_; }
   /// EMA shadows by module index (null where a module keeps none).
@@ -75,15 +76,16 @@ class Executor {
   torch::Device device_;
   std::vector<std::shared_ptr<NetModule>> modules_, ema_;
   std::vector<std::int64_t> module_version_;
+  std::vector<std::vector<torch::Tensor>> trainable_;  ///< parameters that started requiring grad
+  std::int64_t record_samples_ = 0;                    ///< data samples drawn this iteration
   std::vector<std::shared_ptr<Function>> functions_;
   std::vector<std::shared_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Prefetcher>> prefetchers_;
   std::vector<std::shared_ptr<Source>> sample_sources_;  ///< fresh copies for sampling
   std::vector<TensorMap> sample_batches_;
   std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers_;  ///< one per phase
-  std::vector<char> per_phase_;      ///< node depends on a per-phase source
-  std::vector<char> checked_;        ///< outputs checked against the contract once
-  std::vector<char> tracking_;       ///< module currently records gradients
+  std::vector<char> per_phase_;                                       ///< node depends on a per-phase source
+  std::vector<char> tracking_;                                        ///< module currently records gradients
   std::unique_ptr<Context> context_;
   std::map<int, Value>* cache_ = nullptr;
   std::int64_t phase_run_ = 0;

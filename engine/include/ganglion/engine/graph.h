@@ -25,8 +25,8 @@ struct PortRef {
 struct EmaSpec {
   bool enabled = false;
   double beta = 0.999;
-  /// Steps over which beta ramps up from 0 (0: no ramp-up). The effective beta at step t is
-  /// min(beta, (1 + t) / (10 + t)) when ramp-up is on, as in the Mean Teacher schedule.
+  /// Ramp-up length in steps (0: none): the effective beta at step t is
+  /// min(beta, (1 + t) / (1 + t + rampup)).
   std::int64_t rampup = 0;
 };
 

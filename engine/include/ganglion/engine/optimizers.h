@@ -12,7 +12,6 @@
 namespace ganglion {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::vector<UpdateEntry>& update,
-    const std::vector<std::shared_ptr<torch::nn::Module>>& modules);
+    const std::vector<UpdateEntry>& update, const std::vector<std::shared_ptr<torch::nn::Module>>& modules);
 
 }  // namespace ganglion

@@ -14,8 +14,8 @@ struct RunOptions {
   std::string out;                    ///< run directory; "" = runs/<graph name>
   std::optional<std::int64_t> steps;  ///< overrides the graph's "steps"
   bool resume = false;
-  std::string device = "auto";  ///< cpu, cuda, cuda:N, auto
-  int threads = 0;              ///< 0 = every core this process may use
+  std::string device = "auto";      ///< cpu, cuda, cuda:N, auto
+  int threads = 0;                  ///< 0 = every core this process may use
   std::string log_format = "text";  ///< text or jsonl
 };
 

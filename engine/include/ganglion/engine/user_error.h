@@ -44,8 +44,7 @@ class UserError : public std::runtime_error {
 };
 
 /// The names in `candidates` closest to `name` by edit distance, best first (at most 3).
-std::vector<std::string> closest_names(const std::string& name,
-                                       const std::vector<std::string>& candidates);
+std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates);
 /// " (did you mean "a" or "b"?)", or "" when nothing is close.
 std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates);
 
