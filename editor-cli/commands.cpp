@@ -1,11 +1,18 @@
 // The `ganglion` verbs: each one a CommandSpec whose options are declared once.
 #include "commands.h"
 
+#include <sys/wait.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "ganglion/engine/atomic_file.h"
+#include "ganglion/engine/graph_dot.h"
 #include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/graph_schema.h"
 #include "ganglion/engine/planner.h"
 #include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/trainer.h"
@@ -74,10 +81,68 @@ int plan_command(const ParsedArgs& args) {
 
 int plugins_command(const ParsedArgs& args) {
   auto registry = load_plugins(args, true);
+  if (args.has("json")) {
+    nlohmann::json out{{"types", nlohmann::json::array()}, {"skipped", nlohmann::json::array()}};
+    for (const auto& [name, t] : registry.types())
+      out["types"].push_back({{"type", name},
+                              {"kind", to_string(t.type.contract.kind())},
+                              {"doc", t.type.contract.description()},
+                              {"plugin", t.plugin},
+                              {"version", t.plugin_version},
+                              {"file", t.file}});
+    for (const auto& s : registry.skipped())
+      out["skipped"].push_back({{"file", s.file}, {"reason", s.reason}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
   for (const auto& [name, t] : registry.types())
     std::printf("%-28s %-9s %s (plugin %s %s)\n", name.c_str(), to_string(t.type.contract.kind()),
                 t.type.contract.description().c_str(), t.plugin.c_str(), t.plugin_version.c_str());
   for (const auto& s : registry.skipped()) std::printf("skipped %s: %s\n", s.file.c_str(), s.reason.c_str());
+  return 0;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+int dot_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const std::string dot = graph_to_dot(graph, make_plan(graph));
+  if (!args.has("render")) {
+    std::printf("%s", dot.c_str());
+    return 0;
+  }
+  const std::string target = args.value("render");
+  const std::string format = std::filesystem::path(target).extension().string();
+  if (format != ".svg" && format != ".png" && format != ".pdf")
+    throw UserError("--render " + target + ": name a .svg, .png or .pdf file");
+  if (std::system("command -v dot > /dev/null 2>&1") != 0)
+    throw UserError(
+        "--render needs Graphviz's dot, which is not installed: apt-get install graphviz "
+        "(scripts/setup.sh installs it)");
+  const std::string dot_file = target + ".dot.tmp";
+  write_text_atomically(dot_file, dot);
+  write_atomically(target, [&](const std::string& tmp) {
+    const std::string command =
+        "dot -T" + format.substr(1) + " -o " + shell_quote(tmp) + " " + shell_quote(dot_file);
+    const int status = std::system(command.c_str());
+    if (status != 0 || !std::filesystem::exists(tmp))
+      throw UserError(target, "",
+                      "Graphviz's dot failed to draw the graph (exit status " +
+                          std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  });
+  std::filesystem::remove(dot_file);
+  std::printf("wrote %s\n", target.c_str());
+  return 0;
+}
+
+int schema_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  std::printf("%s\n", graph_schema(registry).dump(2).c_str());
   return 0;
 }
 
@@ -171,10 +236,31 @@ std::vector<CommandSpec> commands() {
        "",
        "List every loaded node type, one a line, and every plugin that was skipped, with the reason.",
        "",
-       {kPluginPath, kHelp},
+       {{"json", "", "print the types and skipped plugins as JSON, for programs"}, kPluginPath, kHelp},
        0,
        0,
        plugins_command},
+      {"dot",
+       "GRAPH",
+       "Draw a graph in Graphviz DOT: a cluster per phase, nodes grouped by module, frozen modules dashed.",
+       "Prints DOT on stdout, or with --render draws it with Graphviz's dot into an .svg, .png or .pdf file.",
+       {{"render", "FILE", "draw into FILE (.svg, .png or .pdf) with Graphviz's dot"},
+        kSet,
+        kPluginPath,
+        kHelp},
+       1,
+       1,
+       dot_command},
+      {"schema",
+       "",
+       "Print a JSON Schema of graph files, generated from the loaded plugins' contracts.",
+       "Editors such as VS Code validate and complete graph files with it; graphs/ganglion.schema.json is "
+       "its "
+       "output for the built-in plugins.",
+       {kPluginPath, kHelp},
+       0,
+       0,
+       schema_command},
       {"inspect",
        "TYPE",
        "Describe a node type: its plugin, ports (dtype, shape) and params (type, default, range, doc).",

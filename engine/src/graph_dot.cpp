@@ -1,0 +1,114 @@
+#include "ganglion/engine/graph_dot.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "ganglion/engine/plugin_registry.h"
+
+namespace ganglion {
+
+namespace {
+
+/// A double-quoted DOT string of plain text.
+std::string id(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
+}
+
+/// A double-quoted DOT string of a label that already uses DOT's escapes (\n, record escapes).
+std::string escaped_label(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out + "\"";
+}
+
+/// Text inside a record label: the record syntax characters escaped.
+std::string record_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string("{}|<> \"\\").find(c) != std::string::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/// "{{<in_a> a|<in_b> b}|name\ntype|{<out_x> x}}": inputs left, outputs right.
+std::string record_label(const NodeEntry& node, const std::string& what) {
+  auto ports = [](const std::vector<PortSpec>& list, const char* prefix) {
+    std::string out;
+    for (const auto& p : list)
+      out += (out.empty() ? "" : "|") + std::string("<") + prefix + p.name + "> " + record_text(p.name);
+    return out;
+  };
+  std::string label = "{";
+  const std::string in = ports(node.contract().inputs(), "in_");
+  if (!in.empty()) label += "{" + in + "}|";
+  label += record_text(node.name) + "\\n" + record_text(what);
+  const std::string out = ports(node.contract().outputs(), "out_");
+  if (!out.empty()) label += "|{" + out + "}";
+  return label + "}";
+}
+
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+std::string graph_to_dot(const Graph& g, const Plan& plan) {
+  std::ostringstream out;
+  out << "digraph " << id(g.name) << " {\n"
+      << "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, label="
+      << id(g.name + " (" + g.file + ")") << ", labelloc=t];\n"
+      << "  node [shape=record, fontname=\"Helvetica\", fontsize=10];\n"
+      << "  edge [fontname=\"Helvetica\", fontsize=9];\n";
+  for (const auto& pp : plan.phases) {
+    const PhaseSpec& spec = g.phases[pp.phase];
+    const std::string prefix = spec.name + "/";
+    std::string updated;
+    for (int m : pp.updated) updated += (updated.empty() ? "" : ", ") + g.modules[m].name;
+    out << "  subgraph " << id("cluster_phase_" + spec.name) << " {\n"
+        << "    label="
+        << id("phase " + spec.name + ": minimise " + g.port_name(spec.minimize) + ", update " + updated)
+        << ";\n    style=rounded; color=\"#555555\";\n";
+    // Nodes, grouped by the module they apply.
+    std::set<int> modules_here;
+    for (const auto& s : pp.nodes)
+      if (g.nodes[s.node].module >= 0) modules_here.insert(g.nodes[s.node].module);
+    auto emit_node = [&](const PlannedNode& s, const std::string& indent) {
+      const NodeEntry& node = g.nodes[s.node];
+      const std::string what =
+          node.module >= 0 ? "apply " + g.modules[node.module].name : node.contract().type();
+      out << indent << id(prefix + node.name) << " [label=" << escaped_label(record_label(node, what));
+      if (s.reuse)
+        out << ", style=dashed, tooltip=" << id(s.reason);
+      else
+        out << ", tooltip=" << id(s.reason);
+      if (s.node == spec.minimize.node) out << ", peripheries=2";
+      out << "];\n";
+    };
+    for (int m : modules_here) {
+      const bool is_updated = contains(pp.updated, m);
+      out << "    subgraph " << id("cluster_" + spec.name + "_module_" + g.modules[m].name) << " {\n"
+          << "      label=" << id(g.modules[m].name + (is_updated ? " (updated)" : " (frozen)")) << ";\n"
+          << "      style=\"filled,rounded" << (is_updated ? "" : ",dashed")
+          << "\"; fillcolor=" << (is_updated ? "\"#fde0dd\"" : "\"#deebf7\"") << ";\n";
+      for (const auto& s : pp.nodes)
+        if (g.nodes[s.node].module == m) emit_node(s, "      ");
+      out << "    }\n";
+    }
+    for (const auto& s : pp.nodes)
+      if (g.nodes[s.node].module < 0) emit_node(s, "    ");
+    // Edges between the phase's nodes, from output port to input port.
+    for (const auto& s : pp.nodes)
+      for (const auto& [port, ref] : g.nodes[s.node].inputs)
+        out << "    " << id(prefix + g.nodes[ref.node].name) << ":" << id("out_" + ref.port) << " -> "
+            << id(prefix + g.nodes[s.node].name) << ":" << id("in_" + port) << " [label=" << id(ref.port)
+            << "];\n";
+    out << "  }\n";
+  }
+  out << "}\n";
+  return out.str();
+}
+
+}  // namespace ganglion

@@ -1,0 +1,229 @@
+#include "ganglion/engine/graph_schema.h"
+
+#include "ganglion/engine/plugin_registry.h"
+
+using nlohmann::json;
+
+namespace ganglion {
+
+namespace {
+
+const char* kNamePattern = "^[A-Za-z_][A-Za-z0-9_-]*$";
+const char* kRefPattern = "^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)?$";
+
+/// "#/definitions/params/nets~1dcgan-generator": type names hold "/", escaped in a pointer.
+std::string params_ref(const std::string& type) {
+  std::string escaped;
+  for (char c : type)
+    escaped += c == '/' ? std::string("~1") : c == '~' ? std::string("~0") : std::string(1, c);
+  return "#/definitions/params/" + escaped;
+}
+
+json param_schema(const ParamSpec& p) {
+  json s;
+  switch (p.type) {
+    case ParamType::Int:
+      s["type"] = "integer";
+      break;
+    case ParamType::Float:
+      s["type"] = "number";
+      break;
+    case ParamType::Bool:
+      s["type"] = "boolean";
+      break;
+    default:
+      s["type"] = "string";
+      break;
+  }
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (!std::is_same_v<T, std::monostate>) s["default"] = v;
+      },
+      p.default_value);
+  if (p.min) s["minimum"] = p.type == ParamType::Int ? json(static_cast<std::int64_t>(*p.min)) : json(*p.min);
+  if (p.max) s["maximum"] = p.type == ParamType::Int ? json(static_cast<std::int64_t>(*p.max)) : json(*p.max);
+  s["description"] = p.doc;
+  return s;
+}
+
+json params_schema(const Contract& c) {
+  json s{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
+  json required = json::array();
+  for (const auto& p : c.params()) {
+    s["properties"][p.name] = param_schema(p);
+    if (p.required()) required.push_back(p.name);
+  }
+  if (!required.empty()) s["required"] = required;
+  return s;
+}
+
+json inputs_schema(const Contract& c) {
+  json s{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
+  json required = json::array();
+  for (const auto& p : c.inputs()) {
+    s["properties"][p.name] = {{"type", "string"},
+                               {"pattern", kRefPattern},
+                               {"description", p.doc + " (" + to_string(p.dtype) + " [" + p.shape + "])"}};
+    if (!p.optional) required.push_back(p.name);
+  }
+  if (!required.empty()) s["required"] = required;
+  return s;
+}
+
+/// {"if": field is T, "then": extra}
+json when(const char* field, const std::string& type, json then) {
+  return {{"if", {{"properties", {{field, {{"const", type}}}}}, {"required", {field}}}},
+          {"then", std::move(then)}};
+}
+
+json optimizer_properties() {
+  return {
+      {"type", {{"enum", {"adam", "sgd", "rmsprop"}}, {"description", "optimizer (one type per phase)"}}},
+      {"lr", {{"type", "number"}, {"minimum", 0}, {"maximum", 1000}, {"description", "learning rate"}}},
+      {"betas",
+       {{"type", "array"},
+        {"minItems", 2},
+        {"maxItems", 2},
+        {"items", {{"type", "number"}, {"minimum", 0}, {"exclusiveMaximum", 1}}},
+        {"description", "adam's beta1 and beta2"}}},
+      {"momentum", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+      {"alpha", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "rmsprop smoothing"}}},
+      {"eps", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+      {"weight_decay", {{"type", "number"}, {"minimum", 0}, {"maximum", 1000}}}};
+}
+
+json positive_integer(const char* doc) { return {{"type", "integer"}, {"minimum", 1}, {"description", doc}}; }
+
+}  // namespace
+
+json graph_schema(const PluginRegistry& registry) {
+  json module_types = json::array(), node_types = json::array(), writer_types = json::array();
+  json module_rules = json::array(), node_rules = json::array(), writer_rules = json::array();
+  json params = json::object();
+  for (const auto& [name, t] : registry.types()) {
+    const Contract& c = t.type.contract;
+    params[name] = params_schema(c);
+    const json with_params = {{"properties", {{"params", {{"$ref", params_ref(name)}}}}}};
+    switch (c.kind()) {
+      case NodeKind::Module:
+        module_types.push_back(name);
+        module_rules.push_back(when("type", name, with_params));
+        break;
+      case NodeKind::Writer:
+        writer_types.push_back(name);
+        writer_rules.push_back(when("writer", name, with_params));
+        break;
+      default:
+        node_types.push_back(name);
+        node_rules.push_back(
+            when("type", name,
+                 {{"properties", {{"params", {{"$ref", params_ref(name)}}}, {"in", inputs_schema(c)}}}}));
+        break;
+    }
+  }
+  json defs;
+  defs["params"] = params;
+  json optimizer_props = optimizer_properties();
+  defs["optimizer"] = {{"type", "object"}, {"additionalProperties", false}, {"properties", optimizer_props}};
+
+  json module;
+  module["type"] = "object";
+  module["required"] = {"type"};
+  module["additionalProperties"] = false;
+  module["properties"]["type"] = {{"enum", module_types}};
+  module["properties"]["params"] = {{"type", "object"}};
+  module["properties"]["doc"] = {{"type", "string"}};
+  module["properties"]["ema"] = {{"type", "object"}, {"additionalProperties", false}};
+  module["properties"]["ema"]["properties"]["beta"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
+  module["properties"]["ema"]["properties"]["rampup"] = {{"type", "integer"}, {"minimum", 0}};
+  module["allOf"] = module_rules;
+  defs["module"] = module;
+
+  json node;
+  node["type"] = "object";
+  node["additionalProperties"] = false;
+  node["oneOf"] = json::array({json{{"required", {"type"}}}, json{{"required", {"apply"}}}});
+  node["properties"]["type"] = {{"enum", node_types}};
+  node["properties"]["apply"] = {
+      {"type", "string"}, {"pattern", kNamePattern}, {"description", "a module's name"}};
+  node["properties"]["params"] = {{"type", "object"}};
+  node["properties"]["in"] = {{"type", "object"},
+                              {"additionalProperties", {{"type", "string"}, {"pattern", kRefPattern}}}};
+  node["properties"]["draw"] = {{"enum", {"per-iteration", "per-phase"}}};
+  node["properties"]["doc"] = {{"type", "string"}};
+  node["allOf"] = node_rules;
+  defs["node"] = node;
+
+  json update_entry;
+  update_entry["type"] = "object";
+  update_entry["required"] = {"module"};
+  update_entry["additionalProperties"] = false;
+  update_entry["properties"] = optimizer_props;
+  update_entry["properties"]["module"] = {{"type", "string"}, {"pattern", kNamePattern}};
+  json phase;
+  phase["type"] = "object";
+  phase["required"] = {"name", "minimize", "update"};
+  phase["additionalProperties"] = false;
+  phase["properties"]["name"] = {{"type", "string"}};
+  phase["properties"]["minimize"] = {{"type", "string"}, {"pattern", kRefPattern}};
+  phase["properties"]["update"] = {
+      {"type", "array"},
+      {"minItems", 1},
+      {"items",
+       {{"oneOf", json::array({json{{"type", "string"}, {"pattern", kNamePattern}}, update_entry})}}}};
+  phase["properties"]["optimizer"] = {{"$ref", "#/definitions/optimizer"}};
+  phase["properties"]["every"] = positive_integer("runs every N iterations");
+  phase["properties"]["repeat"] = positive_integer("runs N times in a row");
+  phase["properties"]["from"] = positive_integer("first iteration it runs at");
+  phase["properties"]["doc"] = {{"type", "string"}};
+  defs["phase"] = phase;
+
+  json samples;
+  samples["type"] = "object";
+  samples["required"] = {"from"};
+  samples["additionalProperties"] = false;
+  samples["properties"]["from"] = {{"type", "string"}, {"pattern", kRefPattern}};
+  samples["properties"]["every"] = positive_integer("write samples every N iterations");
+  samples["properties"]["writer"] = {{"enum", writer_types}};
+  samples["properties"]["params"] = {{"type", "object"}};
+  samples["allOf"] = writer_rules;
+  json outputs;
+  outputs["type"] = "object";
+  outputs["additionalProperties"] = false;
+  outputs["properties"]["samples"] = samples;
+  outputs["properties"]["checkpoint"] = {{"type", "object"}, {"additionalProperties", false}};
+  outputs["properties"]["checkpoint"]["properties"]["every"] =
+      positive_integer("checkpoint every N iterations");
+  outputs["properties"]["checkpoint"]["properties"]["keep"] = positive_integer("checkpoints kept");
+  outputs["properties"]["log"] = {{"type", "object"}, {"additionalProperties", false}};
+  outputs["properties"]["log"]["properties"]["every"] = positive_integer("log every N iterations");
+  defs["outputs"] = outputs;
+
+  json schema;
+  schema["$schema"] = "http://json-schema.org/draft-07/schema#";
+  schema["title"] = "Ganglion graph file, format 1";
+  schema["description"] = "Generated by `ganglion schema` from the contracts of the loaded plugins.";
+  schema["type"] = "object";
+  schema["required"] = {"ganglion", "nodes", "phases"};
+  schema["additionalProperties"] = false;
+  auto& props = schema["properties"];
+  props["$schema"] = {{"type", "string"}};
+  props["ganglion"] = {{"const", 1}, {"description", "format version"}};
+  props["name"] = {{"type", "string"}, {"description", "names the run"}};
+  props["description"] = {{"type", "string"}};
+  props["seed"] = {{"type", "integer"}, {"minimum", 0}, {"description", "seeds every random draw"}};
+  props["steps"] = positive_integer("iterations a run does");
+  props["modules"] = {{"type", "object"},
+                      {"propertyNames", {{"pattern", kNamePattern}}},
+                      {"additionalProperties", {{"$ref", "#/definitions/module"}}}};
+  props["nodes"] = {{"type", "object"},
+                    {"propertyNames", {{"pattern", kNamePattern}}},
+                    {"additionalProperties", {{"$ref", "#/definitions/node"}}}};
+  props["phases"] = {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/definitions/phase"}}}};
+  props["outputs"] = {{"$ref", "#/definitions/outputs"}};
+  schema["definitions"] = defs;
+  return schema;
+}
+
+}  // namespace ganglion
