@@ -52,13 +52,21 @@ int engine_sdk_abi() { return GANGLION_SDK_ABI; }
 const char* engine_torch_version() { return TORCH_VERSION; }
 
 std::vector<std::string> PluginRegistry::search_path(const std::vector<std::string>& extra) {
-  std::vector<std::string> out{GANGLION_PLUGIN_BUILD_DIR};
+  // The built-in plugins: the build tree's when this program runs from it, else the installed
+  // ones beside the executable (never both: they define the same types).
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::path exe;
   try {
-    const auto exe = boost::dll::program_location();
-    out.push_back((exe.parent_path().parent_path() / "lib" / "ganglion" / "plugins").string());
+    exe = fs::weakly_canonical(boost::dll::program_location(), ec);
   } catch (...) {
-    // No executable location (unusual): the other folders still apply.
+    // No executable location (unusual): fall back to the build tree.
   }
+  const fs::path build = fs::weakly_canonical(GANGLION_BUILD_DIR, ec);
+  const auto rel = exe.empty() ? fs::path() : exe.lexically_relative(build);
+  const bool in_build_tree = exe.empty() || (!rel.empty() && *rel.begin() != "..");
+  out.push_back(in_build_tree ? std::string(GANGLION_PLUGIN_BUILD_DIR)
+                              : (exe.parent_path().parent_path() / "lib" / "ganglion" / "plugins").string());
   if (const char* env = std::getenv("GANGLION_PLUGIN_PATH")) {
     std::stringstream in(env);
     std::string item;

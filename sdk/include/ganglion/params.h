@@ -45,4 +45,17 @@ class Params {
   std::map<std::string, ParamValue> values_;
 };
 
+/// A contract's defaults with `overrides` on top: what the engine would pass for a node whose
+/// graph entry sets only `overrides`. For testing a node on its own.
+inline Params defaults_of(const Contract& contract, const std::map<std::string, ParamValue>& overrides = {}) {
+  std::map<std::string, ParamValue> values;
+  for (const auto& p : contract.params()) values[p.name] = p.default_value;
+  for (const auto& [name, value] : overrides) {
+    if (!contract.find_param(name))
+      throw std::logic_error(contract.type() + " has no param \"" + name + "\"");
+    values[name] = value;
+  }
+  return Params(std::move(values));
+}
+
 }  // namespace ganglion

@@ -29,8 +29,9 @@ struct SkippedPlugin {
 
 class PluginRegistry {
  public:
-  /// The folders searched, in order: the build's plugin folder, then the installed one next to
-  /// the executable, then each entry of GANGLION_PLUGIN_PATH (colon-separated), then `extra`.
+  /// The folders searched, in order: the built-in plugins (the build tree's plugin folder when the
+  /// program runs from the build tree, else lib/ganglion/plugins beside the installed executable),
+  /// then each entry of GANGLION_PLUGIN_PATH (colon-separated), then `extra`.
   static std::vector<std::string> search_path(const std::vector<std::string>& extra);
 
   /// Loads every `*.so` in the folders (a folder that does not exist is skipped quietly, a file
