@@ -11,8 +11,10 @@
 
 #include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/graph_dot.h"
+#include "ganglion/engine/graph_edit.h"
 #include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/graph_schema.h"
+#include "ganglion/engine/json_file.h"
 #include "ganglion/engine/planner.h"
 #include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/trainer.h"
@@ -140,6 +142,46 @@ int dot_command(const ParsedArgs& args) {
   return 0;
 }
 
+int edit_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const std::string& file = args.positional[0];
+  if (args.positional.size() < 2)
+    throw UserError("ganglion edit " + file +
+                    ": give a verb (see ganglion edit --help); the interactive prompt is not there yet");
+  const std::vector<std::string> words(args.positional.begin() + 1, args.positional.end());
+  GraphDocument document;
+  std::string summary;
+  if (words[0] == "create") {
+    if (std::filesystem::exists(file) && !args.has("force"))
+      throw UserError(file, "", "the file exists: pass --force to replace it");
+    if (words.size() > 2) throw UserError("usage: ganglion edit FILE create [NAME]");
+    document = new_graph_document(words.size() == 2 ? words[1] : std::filesystem::path(file).stem().string());
+    summary = "created " + file;
+  } else {
+    const std::string text = read_user_file(file);
+    parse_json_text(text, file);  // the usual messages for a broken file
+    document = GraphDocument::parse(text);
+    summary = apply_edit(document, words, registry, args.has("force")).summary;
+  }
+  // The edited graph must be valid, though it may still be unfinished (no phases yet, say).
+  std::vector<Diagnostic> unfinished;
+  try {
+    build_graph(nlohmann::json::parse(document.dump()), file, registry, Completeness::UnderConstruction,
+                &unfinished);
+  } catch (const UserError& e) {
+    std::vector<Diagnostic> out = e.diagnostics();
+    out.push_back({file, "", "edit refused: the graph would be invalid; the file is unchanged"});
+    throw UserError(out);
+  }
+  write_graph_document(file, document);
+  std::printf("%s\n", summary.c_str());
+  if (!unfinished.empty()) {
+    std::printf("still to do before it runs:\n");
+    for (const auto& d : unfinished) std::printf("  %s\n", d.format().c_str());
+  }
+  return 0;
+}
+
 int schema_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   std::printf("%s\n", graph_schema(registry).dump(2).c_str());
@@ -251,6 +293,19 @@ std::vector<CommandSpec> commands() {
        1,
        1,
        dot_command},
+      {"edit",
+       "FILE VERB [ARGS...]",
+       "Change a graph file one verb at a time; every edit is validated, and refused if it would break the "
+       "graph.",
+       edit_verbs_help() +
+           "The file is rewritten atomically with two-space indentation and its keys in their order, so a "
+           "diff shows only the edit.",
+       {{"force", "", "create: replace an existing file; remove: also cut what depends on the removed entry"},
+        kPluginPath,
+        kHelp},
+       1,
+       1000,
+       edit_command},
       {"schema",
        "",
        "Print a JSON Schema of graph files, generated from the loaded plugins' contracts.",

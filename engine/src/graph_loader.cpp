@@ -100,8 +100,8 @@ bool valid_name(const std::string& s) {
 /// Everything the checks share: the document, where errors go, the registry.
 class Loader {
  public:
-  Loader(const std::string& file, const PluginRegistry& registry)
-      : file_(file), diags_(file), registry_(registry) {
+  Loader(const std::string& file, const PluginRegistry& registry, Completeness completeness)
+      : file_(file), diags_(file), registry_(registry), completeness_(completeness) {
     std::error_code ec;
     graph_dir_ = fs::absolute(fs::path(file), ec).parent_path().string();
   }
@@ -185,9 +185,16 @@ class Loader {
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
 
+  /// A problem of a graph still being built: an error for a runnable graph, else a thing to do.
+  void unfinished(const std::string& pointer, const std::string& message);
+
   std::string file_, graph_dir_;
   Diagnostics diags_;
   const PluginRegistry& registry_;
+  Completeness completeness_;
+
+ public:
+  std::vector<Diagnostic> todo_;
 };
 
 const RegisteredType* Loader::find_type(const std::string& type, const std::string& pointer, NodeKind wanted,
@@ -515,8 +522,8 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
     }
     for (const auto& p : c.inputs())
       if (!p.optional && !in.contains(p.name))
-        diags_.error(n.pointer + (entry.contains("in") ? "/in" : ""),
-                     "missing required input " + quote(p.name) + " of " + c.type() + " (" + p.doc + ")");
+        unfinished(n.pointer + (entry.contains("in") ? "/in" : ""),
+                   "missing required input " + quote(p.name) + " of " + c.type() + " (" + p.doc + ")");
   }
 }
 
@@ -552,7 +559,11 @@ OptimizerSpec Loader::load_optimizer(const json& j, const std::string& pointer, 
 }
 
 void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
-  if (!phases.is_array() || phases.empty()) {
+  if (phases.is_array() && phases.empty()) {
+    unfinished("/phases", "no phases yet: a graph trains only with at least one phase");
+    return;
+  }
+  if (!phases.is_array()) {
     diags_.error("/phases", "expected a non-empty list of phases, found " + type_name(phases));
     return;
   }
@@ -705,7 +716,7 @@ Graph Loader::build(json document) {
   g.steps = integer_field(document, "steps", "", g.steps, 1);
   if (document.contains("modules")) load_modules(document["modules"], g);
   if (!document.contains("nodes"))
-    diags_.error("", "missing field \"nodes\"");
+    unfinished("", "missing field \"nodes\"");
   else if (!document["nodes"].is_object())
     diags_.error("/nodes", "expected an object of nodes, found " + type_name(document["nodes"]));
   else {
@@ -721,7 +732,7 @@ Graph Loader::build(json document) {
     }
   }
   if (!document.contains("phases"))
-    diags_.error("", "missing field \"phases\"");
+    unfinished("", "missing field \"phases\"");
   else
     load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
   if (document.contains("outputs")) load_outputs(document["outputs"], g);
@@ -730,10 +741,21 @@ Graph Loader::build(json document) {
   return g;
 }
 
+void Loader::unfinished(const std::string& pointer, const std::string& message) {
+  if (completeness_ == Completeness::Runnable)
+    diags_.error(pointer, message);
+  else
+    todo_.push_back({file_, pointer, message});
+}
+
 }  // namespace
 
-Graph build_graph(json document, const std::string& file, const PluginRegistry& registry) {
-  return Loader(file, registry).build(std::move(document));
+Graph build_graph(json document, const std::string& file, const PluginRegistry& registry,
+                  Completeness completeness, std::vector<Diagnostic>* unfinished) {
+  Loader loader(file, registry, completeness);
+  Graph g = loader.build(std::move(document));
+  if (unfinished) *unfinished = loader.todo_;
+  return g;
 }
 
 Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,

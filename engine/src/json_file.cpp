@@ -87,14 +87,16 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& file)
   }
 }
 
-nlohmann::json load_json_file(const std::string& path) {
+std::string read_user_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(path, "", "cannot open the file (does it exist?)");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw UserError(path, "", "cannot read the file");
-  return parse_json_text(buffer.str(), path);
+  return buffer.str();
 }
+
+nlohmann::json load_json_file(const std::string& path) { return parse_json_text(read_user_file(path), path); }
 
 std::string json_pointer(const std::vector<std::string>& parts) {
   std::string out;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ganglion/engine/graph.h"
+#include "ganglion/engine/user_error.h"
 
 namespace ganglion {
 
@@ -20,7 +21,14 @@ std::string data_folder();
 Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,
                  const PluginRegistry& registry);
 
-/// As load_graph, from an already parsed document (`file` names it in messages).
-Graph build_graph(nlohmann::json document, const std::string& file, const PluginRegistry& registry);
+/// How much a graph must have: a runnable one, or one still being built (`ganglion edit`), where a
+/// missing "nodes" or "phases" and unconnected required inputs are things left to do, not errors.
+enum class Completeness { Runnable, UnderConstruction };
+
+/// As load_graph, from an already parsed document (`file` names it in messages). Under
+/// construction, what is left to do goes to `unfinished`.
+Graph build_graph(nlohmann::json document, const std::string& file, const PluginRegistry& registry,
+                  Completeness completeness = Completeness::Runnable,
+                  std::vector<Diagnostic>* unfinished = nullptr);
 
 }  // namespace ganglion

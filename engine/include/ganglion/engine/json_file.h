@@ -18,6 +18,9 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& file)
 /// Reads and parses a file; throws UserError when it cannot be read or parsed.
 nlohmann::json load_json_file(const std::string& path);
 
+/// The bytes of a file a user named; throws UserError when it cannot be read.
+std::string read_user_file(const std::string& path);
+
 /// Applies one `--set path=value` override. The path uses dots or slashes
 /// ("nodes.batch.params.batch" or "/nodes/batch/params/batch"); the value is parsed as JSON when
 /// it is valid JSON and taken as a string otherwise. Throws UserError naming the override.

@@ -1,0 +1,168 @@
+// `ganglion edit`: a graph built only with edit verbs trains; edits that would break the graph are
+// refused and leave the file as it was; renames follow every reference; diffs stay small.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test_support.h"
+
+using namespace ganglion;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+test::CliResult edit(const std::string& file, std::vector<std::string> words) {
+  words.insert(words.begin(), {"edit", file});
+  return test::run_cli(words);
+}
+
+/// The DCGAN graph, built verb by verb; returns its path.
+std::string build_dcgan_with_verbs(const std::string& name) {
+  const std::string file = test::temp_dir(name) + "/graph.json";
+  const std::vector<std::vector<std::string>> steps{
+      {"create", "dcgan-by-verbs"},
+      {"add-module", "G", "nets/dcgan-generator"},
+      {"add-module", "D", "nets/dcgan-discriminator"},
+      {"add-node", "batch", "data/idx", "images=${data}/mnist/train-images-idx3-ubyte", "batch=32", "limit=256"},
+      {"add-node", "z", "noise/normal", "in.like=batch.image"},
+      {"add-node", "fake", "G"},
+      {"connect", "z", "fake.z"},
+      {"add-node", "d_real", "D", "in.image=batch.image"},
+      {"add-node", "d_fake", "D", "in.image=fake"},
+      {"add-node", "d_loss", "losses/bce-discriminator", "in.real=d_real", "in.fake=d_fake", "smooth=0.1"},
+      {"add-node", "g_loss", "losses/bce-generator", "in.fake=d_fake"},
+      {"add-phase", "D", "d_loss", "D", "optimizer=adam", "lr=0.0002", "betas=0.5,0.5"},
+      {"add-phase", "G", "g_loss", "G", "lr=0.0002", "betas=[0.5,0.5]"},
+      {"set-output", "samples", "from=fake", "every=100"},
+      {"set-output", "log", "every=1"},
+  };
+  for (const auto& s : steps) {
+    const auto r = edit(file, s);
+    REQUIRE_MESSAGE(r.exit_code == 0, s[0] << ": " << r.err);
+  }
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("Edit.AGraphBuiltWithVerbsTrains") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("verbs");
+  CHECK(test::run_cli({"validate", file}).exit_code == 0);
+  const std::string out = test::temp_dir("verbs-run");
+  const auto r = test::run_cli({"run", file, "--out", out, "--steps", "3", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto log = test::read_log(out);
+  REQUIRE(log.size() == 3);
+  CHECK(log[2]["losses"].contains("D"));
+  CHECK(log[2]["losses"].contains("G"));
+  // The plan is DCGAN's: phase G reuses D's fake.
+  const auto plan = test::run_cli({"plan", file});
+  CHECK(plan.out.find("reuse   fake [apply G]: reused from phase D") != std::string::npos);
+}
+
+TEST_CASE("Edit.UnfinishedGraphsSayWhatIsLeft") {
+  const std::string file = test::temp_dir("unfinished") + "/g.json";
+  REQUIRE(edit(file, {"create"}).exit_code == 0);
+  REQUIRE(edit(file, {"add-module", "G", "nets/dcgan-generator"}).exit_code == 0);
+  const auto r = edit(file, {"add-node", "fake", "G"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("still to do before it runs:") != std::string::npos);
+  CHECK(r.out.find("/nodes/fake: missing required input \"z\"") != std::string::npos);
+  CHECK(r.out.find("/phases: no phases yet") != std::string::npos);
+  // Not runnable yet: validate says so, with exit code 2.
+  CHECK(test::run_cli({"validate", file}).exit_code == 2);
+  CHECK(edit(file, {"create"}).exit_code == 2);  // exists: needs --force
+}
+
+TEST_CASE("Edit.EditsThatBreakTheGraphAreRefusedAndTheFileIsUnchanged") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("refused");
+  const std::string before = slurp(file);
+  struct Case {
+    std::vector<std::string> words;
+    const char* expected;
+  };
+  const std::vector<Case> cases{
+      {{"connect", "batch", "d_real.image"}, "node \"batch\" has several outputs (image, label)"},
+      {{"connect", "z", "d_real.image"}, "takes shape \"B,C,H,W\" (rank 4) but \"z\" gives \"B,Z\" (rank 2)"},
+      {{"set", "z", "dim=-1"}, "/nodes/z/params/dim: param \"dim\" is -1"},
+      {{"set", "z", "dims=3"}, "noise/normal has no param \"dims\" (did you mean \"dim\"?)"},
+      {{"add-node", "x", "noise/normall"}, "unknown node type \"noise/normall\" (did you mean \"noise/normal\""},
+      {{"add-node", "z", "noise/normal"}, "there is already a node \"z\""},
+      {{"add-node", "bad name", "noise/normal"}, "node name \"bad name\" is not valid"},
+      {{"remove", "fake"}, "node \"fake\" is still read by input d_fake.image, outputs.samples.from"},
+      {{"remove", "G"}, "module \"G\" is still used by node fake, phase G"},
+      {{"rename", "z", "d_real"}, "there is already a node \"d_real\""},
+      {{"set-phase", "D", "evry=2"}, "a phase has no setting \"evry\" (did you mean \"every\"?)"},
+      {{"set-phase", "D", "update=E"}, "no module \"E\""},
+      {{"add-phase", "X", "d_real", "D"}, "\"d_real\" is not a scalar"},
+      {{"frobnicate"}, "unknown verb \"frobnicate\""},
+      {{"add-modul", "E", "nets/dcgan-generator"}, "(did you mean \"add-module\""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.words[0]);
+    const auto r = edit(file, c.words);
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
+    CHECK(slurp(file) == before);
+  }
+}
+
+TEST_CASE("Edit.RenameFollowsEveryReference") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("rename");
+  REQUIRE(edit(file, {"rename", "fake", "generated"}).exit_code == 0);
+  REQUIRE(edit(file, {"rename", "d_loss", "critic_loss"}).exit_code == 0);
+  REQUIRE(edit(file, {"rename", "G", "Gen"}).exit_code == 0);
+  const auto g = nlohmann::json::parse(slurp(file));
+  CHECK(g["nodes"]["d_fake"]["in"]["image"] == "generated");
+  CHECK(g["nodes"]["generated"]["apply"] == "Gen");
+  CHECK(g["outputs"]["samples"]["from"] == "generated");
+  CHECK(g["phases"][0]["minimize"] == "critic_loss");
+  CHECK(g["phases"][1]["update"][0] == "Gen");
+  CHECK_FALSE(g["nodes"].contains("fake"));
+  CHECK(test::run_cli({"validate", file}).exit_code == 0);
+}
+
+TEST_CASE("Edit.ForcedRemovalCutsWhatDependsOnIt") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("force");
+  const auto r = edit(file, {"remove", "d_loss", "--force"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("removed node d_loss; removed phase D") != std::string::npos);
+  const auto g = nlohmann::json::parse(slurp(file));
+  REQUIRE(g["phases"].size() == 1);
+  CHECK(g["phases"][0]["name"] == "G");
+  CHECK(test::run_cli({"validate", file}).exit_code == 0);
+}
+
+TEST_CASE("Edit.AnEditChangesOnlyItsOwnLines") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("diff");
+  const auto before = lines_of(slurp(file));
+  REQUIRE(edit(file, {"set", "z", "dim=64"}).exit_code == 0);
+  REQUIRE(edit(file, {"set", "G", "z_dim=64"}).exit_code == 0);
+  const auto after = lines_of(slurp(file));
+  REQUIRE(before.size() == after.size());
+  int changed = 0;
+  for (size_t i = 0; i < before.size(); ++i) changed += before[i] != after[i];
+  CHECK(changed == 2);
+  // Keys keep their order: "modules" still comes before "nodes".
+  const std::string text = slurp(file);
+  CHECK(text.find("\"modules\"") < text.find("\"nodes\""));
+}
