@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prints docs/cli.md from the `ganglion` executable's own --help texts, so the reference cannot
+# drift from the code:  scripts/cli-reference.sh build/editor-cli/ganglion > docs/cli.md
+set -euo pipefail
+ganglion=${1:?usage: cli-reference.sh PATH/TO/ganglion}
+echo "# Command-line reference"
+echo
+echo "Generated from each command's \`--help\` by \`scripts/cli-reference.sh build/editor-cli/ganglion > docs/cli.md\`;"
+echo "a test fails when it is out of date."
+echo
+echo '```'
+"$ganglion" --help
+echo '```'
+for c in run validate plan dot edit plugins inspect schema; do
+  echo
+  echo "## ganglion $c"
+  echo
+  echo '```'
+  "$ganglion" "$c" --help
+  echo '```'
+done
