@@ -1,5 +1,6 @@
 // The `ganglion` verbs: each one a CommandSpec whose options are declared once.
 #include "commands.h"
+#include "edit_session.h"
 
 #include <sys/wait.h>
 
@@ -145,40 +146,8 @@ int dot_command(const ParsedArgs& args) {
 int edit_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   const std::string& file = args.positional[0];
-  if (args.positional.size() < 2)
-    throw UserError("ganglion edit " + file +
-                    ": give a verb (see ganglion edit --help); the interactive prompt is not there yet");
-  const std::vector<std::string> words(args.positional.begin() + 1, args.positional.end());
-  GraphDocument document;
-  std::string summary;
-  if (words[0] == "create") {
-    if (std::filesystem::exists(file) && !args.has("force"))
-      throw UserError(file, "", "the file exists: pass --force to replace it");
-    if (words.size() > 2) throw UserError("usage: ganglion edit FILE create [NAME]");
-    document = new_graph_document(words.size() == 2 ? words[1] : std::filesystem::path(file).stem().string());
-    summary = "created " + file;
-  } else {
-    const std::string text = read_user_file(file);
-    parse_json_text(text, file);  // the usual messages for a broken file
-    document = GraphDocument::parse(text);
-    summary = apply_edit(document, words, registry, args.has("force")).summary;
-  }
-  // The edited graph must be valid, though it may still be unfinished (no phases yet, say).
-  std::vector<Diagnostic> unfinished;
-  try {
-    build_graph(nlohmann::json::parse(document.dump()), file, registry, Completeness::UnderConstruction,
-                &unfinished);
-  } catch (const UserError& e) {
-    std::vector<Diagnostic> out = e.diagnostics();
-    out.push_back({file, "", "edit refused: the graph would be invalid; the file is unchanged"});
-    throw UserError(out);
-  }
-  write_graph_document(file, document);
-  std::printf("%s\n", summary.c_str());
-  if (!unfinished.empty()) {
-    std::printf("still to do before it runs:\n");
-    for (const auto& d : unfinished) std::printf("  %s\n", d.format().c_str());
-  }
+  if (args.positional.size() < 2) return run_edit_prompt(file, registry);
+  edit_file(file, {args.positional.begin() + 1, args.positional.end()}, registry, args.has("force"));
   return 0;
 }
 
@@ -294,10 +263,13 @@ std::vector<CommandSpec> commands() {
        1,
        dot_command},
       {"edit",
-       "FILE VERB [ARGS...]",
+       "FILE [VERB ARGS...]",
        "Change a graph file one verb at a time; every edit is validated, and refused if it would break the "
        "graph.",
        edit_verbs_help() +
+           "Without a VERB, a prompt reads verbs line by line (history and Tab completion of verbs, node "
+           "types, "
+           "names, ports and params on a terminal; also show, validate, help, quit).\n"
            "The file is rewritten atomically with two-space indentation and its keys in their order, so a "
            "diff shows only the edit.",
        {{"force", "", "create: replace an existing file; remove: also cut what depends on the removed entry"},

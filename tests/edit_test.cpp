@@ -5,6 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/wait.h>
+
+#include <algorithm>
+
+#include "ganglion/engine/graph_edit.h"
 #include "test_support.h"
 
 using namespace ganglion;
@@ -165,4 +170,50 @@ TEST_CASE("Edit.AnEditChangesOnlyItsOwnLines") {
   // Keys keep their order: "modules" still comes before "nodes".
   const std::string text = slurp(file);
   CHECK(text.find("\"modules\"") < text.find("\"nodes\""));
+}
+
+TEST_CASE("Edit.ThePromptAppliesVerbsLineByLine") {
+  REQUIRE(test::mnist_available());
+  const std::string dir = test::temp_dir("prompt");
+  const std::string file = dir + "/g.json";
+  const std::string script = test::write_temp(
+      "prompt.txt",
+      "create\n# a comment\nadd-module G nets/dcgan-generator\nadd-node fake G\nconnect zz fake.z\n"
+      "rename G 'Gen'\nvalidate\nset Gen z_dim=64\nquit\nadd-module never nets/dcgan-generator\n");
+  const std::string command = std::string("'") + GANGLION_CLI + "' edit '" + file + "' < '" + script + "' > '" + dir +
+                              "/out' 2> '" + dir + "/err'";
+  const int status = std::system(command.c_str());
+  CHECK(WEXITSTATUS(status) == 0);  // the last command before quit succeeded
+  const std::string out = slurp(dir + "/out"), err = slurp(dir + "/err");
+  CHECK(out.find("created " + file) != std::string::npos);
+  CHECK(out.find("renamed module G to Gen") != std::string::npos);
+  CHECK(err.find("edit: no node \"zz\"") != std::string::npos);  // refused, and the prompt went on
+  CHECK(err.find("missing required input \"z\"") != std::string::npos);  // validate: not runnable yet
+  const auto g = nlohmann::json::parse(slurp(file));
+  CHECK(g["nodes"]["fake"]["apply"] == "Gen");
+  CHECK(g["modules"]["Gen"]["params"]["z_dim"] == 64);
+  CHECK_FALSE(g["modules"].contains("never"));  // after quit
+}
+
+TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
+  REQUIRE(test::mnist_available());
+  GraphDocument doc = GraphDocument::parse(slurp(build_dcgan_with_verbs("complete")));
+  const auto& registry = test::builtin_registry();
+  using V = std::vector<std::string>;
+  auto has = [](const V& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  CHECK(edit_completions(doc, registry, {}, "add-") == V{"add-module", "add-node", "add-phase"});
+  const V module_types = edit_completions(doc, registry, {"add-module", "E"}, "nets/");
+  CHECK(module_types == V{"nets/dcgan-discriminator", "nets/dcgan-generator"});
+  const V node_kinds = edit_completions(doc, registry, {"add-node", "x"}, "");
+  CHECK(has(node_kinds, "noise/normal"));
+  CHECK(has(node_kinds, "G"));  // a module to apply
+  CHECK_FALSE(has(node_kinds, "nets/dcgan-generator"));  // module types go through add-module
+  CHECK(edit_completions(doc, registry, {"set", "z"}, "") == V{"dim=", "batch=", "in.like="});
+  CHECK(edit_completions(doc, registry, {"set", "G"}, "z") == V{"z_dim="});
+  CHECK(edit_completions(doc, registry, {"connect"}, "batch.") == V{"batch.image", "batch.label"});
+  CHECK(edit_completions(doc, registry, {"connect", "z"}, "fake.") == V{"fake.z"});
+  CHECK(edit_completions(doc, registry, {"set-phase"}, "") == V{"D", "G"});
+  CHECK(edit_completions(doc, registry, {"rename"}, "d_") == V{"d_real", "d_fake", "d_loss"});
+  CHECK(split_edit_line("set z 'name=a b' \"x y\"") == V{"set", "z", "name=a b", "x y"});
+  CHECK_THROWS_WITH(split_edit_line("set 'z"), doctest::Contains("a quote is not closed"));
 }

@@ -538,6 +538,154 @@ std::string edit_verbs_help() {
          "would make the graph invalid is refused and the file is left as it was.\n";
 }
 
+namespace {
+
+const std::vector<std::string>& verbs() {
+  static const std::vector<std::string> v{"add-module",   "add-node",   "connect",  "disconnect", "set",
+                                          "unset",        "rename",     "remove",   "add-phase",  "set-phase",
+                                          "remove-phase", "set-output", "set-graph"};
+  return v;
+}
+
+/// The contract a node or module entry of the document follows, if its type is known.
+const Contract* contract_of(const Json& doc, const PluginRegistry& registry, const std::string& name) {
+  const Json* entry = nullptr;
+  if (is_node(doc, name))
+    entry = &doc["nodes"][name];
+  else if (is_module(doc, name))
+    entry = &doc["modules"][name];
+  if (!entry || !entry->is_object()) return nullptr;
+  std::string type = entry->value("type", "");
+  if (type.empty() && entry->contains("apply")) {
+    const std::string module = entry->value("apply", "");
+    if (is_module(doc, module)) type = doc["modules"][module].value("type", "");
+  }
+  const RegisteredType* t = registry.find(type);
+  return t ? &t->type.contract : nullptr;
+}
+
+/// "node.port" for every output (or input) port of every node.
+std::vector<std::string> port_refs(const Json& doc, const PluginRegistry& registry, bool inputs) {
+  std::vector<std::string> out;
+  for (const auto& node : keys_of(doc.value("nodes", Json::object()))) {
+    if (!inputs) out.push_back(node);
+    if (const Contract* c = contract_of(doc, registry, node))
+      for (const auto& p : inputs ? c->inputs() : c->outputs()) out.push_back(node + "." + p.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> edit_completions(const GraphDocument& document, const PluginRegistry& registry,
+                                          const std::vector<std::string>& words, const std::string& partial) {
+  const Json& doc = document;
+  std::vector<std::string> candidates;
+  const auto nodes = keys_of(doc.value("nodes", Json::object()));
+  const auto modules = keys_of(doc.value("modules", Json::object()));
+  auto types_of = [&](bool module_types) {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : registry.types()) {
+      const NodeKind k = t.type.contract.kind();
+      if (module_types ? k == NodeKind::Module : (k == NodeKind::Function || k == NodeKind::Source))
+        out.push_back(name);
+    }
+    return out;
+  };
+  auto params_of = [&](const std::string& name, bool with_inputs) {
+    std::vector<std::string> out;
+    if (const Contract* c = contract_of(doc, registry, name)) {
+      for (const auto& p : c->params()) out.push_back(p.name + "=");
+      if (with_inputs)
+        for (const auto& p : c->inputs()) out.push_back("in." + p.name + "=");
+    }
+    return out;
+  };
+  auto phases = [&] {
+    std::vector<std::string> out;
+    for (const auto& p : doc.value("phases", Json::array())) out.push_back(p.value("name", ""));
+    return out;
+  };
+  const size_t at = words.size();
+  const std::string verb = at > 0 ? words[0] : "";
+  if (at == 0) {
+    candidates = verbs();
+    for (const char* extra : {"show", "validate", "help", "quit"}) candidates.push_back(extra);
+  } else if (verb == "add-module" && at == 2) {
+    candidates = types_of(true);
+  } else if (verb == "add-node" && at == 2) {
+    candidates = types_of(false);
+    candidates.insert(candidates.end(), modules.begin(), modules.end());
+  } else if ((verb == "add-module" || verb == "add-node") && at >= 3) {
+    // Params of the type being added, and the inputs of a node.
+    const RegisteredType* t = registry.find(words[2]);
+    const Contract* c = t ? &t->type.contract : nullptr;
+    if (!c && is_module(doc, words[2])) {
+      const RegisteredType* mt = registry.find(doc["modules"][words[2]].value("type", ""));
+      c = mt ? &mt->type.contract : nullptr;
+    }
+    if (c) {
+      if (!is_module(doc, words[2]))
+        for (const auto& p : c->params()) candidates.push_back(p.name + "=");
+      if (verb == "add-node")
+        for (const auto& p : c->inputs()) candidates.push_back("in." + p.name + "=");
+    }
+  } else if (verb == "connect") {
+    candidates = port_refs(doc, registry, at == 2);
+  } else if (verb == "disconnect" && at == 1) {
+    candidates = port_refs(doc, registry, true);
+  } else if ((verb == "set" || verb == "unset" || verb == "rename" || verb == "remove") && at == 1) {
+    candidates = nodes;
+    candidates.insert(candidates.end(), modules.begin(), modules.end());
+  } else if ((verb == "set" || verb == "unset") && at >= 2) {
+    candidates = params_of(words[1], is_node(doc, words[1]));
+  } else if ((verb == "set-phase" || verb == "remove-phase") && at == 1) {
+    candidates = phases();
+  } else if (verb == "add-phase" && at == 2) {
+    candidates = port_refs(doc, registry, false);
+  } else if (verb == "add-phase" && at == 3) {
+    candidates = modules;
+  } else if ((verb == "add-phase" && at >= 4) || (verb == "set-phase" && at >= 2)) {
+    candidates = {"every=", "repeat=",   "from=",  "optimizer=", "lr=",
+                  "betas=", "momentum=", "alpha=", "eps=",       "weight_decay="};
+    if (verb == "set-phase") candidates.insert(candidates.end(), {"minimize=", "update="});
+  } else if (verb == "set-output" && at == 1) {
+    candidates = {"samples", "checkpoint", "log"};
+  } else if (verb == "set-graph") {
+    candidates = {"name=", "seed=", "steps=", "description="};
+  }
+  std::vector<std::string> out;
+  for (const auto& c : candidates)
+    if (c.rfind(partial, 0) == 0) out.push_back(c);
+  return out;
+}
+
+std::vector<std::string> split_edit_line(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote_char = 0;
+  for (char c : line) {
+    if (quote_char) {
+      if (c == quote_char)
+        quote_char = 0;
+      else
+        word += c;
+    } else if (c == '\'' || c == '"') {
+      quote_char = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      if (in_word) words.push_back(word), word.clear(), in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote_char) fail("a quote is not closed");
+  if (in_word) words.push_back(word);
+  return words;
+}
+
 void write_graph_document(const std::string& path, const GraphDocument& document) {
   write_text_atomically(path, document.dump(2) + "\n");
 }

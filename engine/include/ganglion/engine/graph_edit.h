@@ -32,6 +32,15 @@ EditResult apply_edit(GraphDocument& document, const std::vector<std::string>& w
 /// The verbs and their arguments, for --help.
 std::string edit_verbs_help();
 
+/// What may come next at the cursor of the interactive prompt: verbs, node types, node and module
+/// names, ports (`node.port`), params (`key=`), phase names. `words` are the complete words before
+/// the cursor, `partial` the word being typed; the result holds the candidates that start with it.
+std::vector<std::string> edit_completions(const GraphDocument& document, const PluginRegistry& registry,
+                                          const std::vector<std::string>& words, const std::string& partial);
+
+/// Splits a prompt line into words: spaces separate, single or double quotes group.
+std::vector<std::string> split_edit_line(const std::string& line);
+
 /// Writes the document as `ganglion edit` does: two-space indent, keys in document order, a final
 /// newline, atomically.
 void write_graph_document(const std::string& path, const GraphDocument& document);
