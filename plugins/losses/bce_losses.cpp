@@ -62,7 +62,7 @@ class BceGeneratorLoss : public Function {
 
 }  // namespace ganglion::losses
 
-GANGLION_PLUGIN("losses", GANGLION_VERSION) {
+void register_bce_losses(ganglion::TypeRegistrar& registrar) {
   registrar.add(ganglion::node_type<ganglion::losses::BceDiscriminatorLoss>());
   registrar.add(ganglion::node_type<ganglion::losses::BceGeneratorLoss>());
 }

@@ -22,7 +22,10 @@ class DcganDiscriminator : public NetModule {
         .param_int("channels", 1, 1, 64, "channels of the input image")
         .param_int("resolution", 28, 8, 1024,
                    "image side: 28 (the pytorch/examples layers) or a power of two >= 8")
-        .param_bool("sigmoid", true, "end with a sigmoid (probabilities) instead of logits");
+        .param_bool("sigmoid", true, "end with a sigmoid (probabilities) instead of logits")
+        .param_bool(
+            "batchnorm", true,
+            "BatchNorm after the hidden convolutions (off for a WGAN-GP critic: the penalty is per sample)");
   }
 
   explicit DcganDiscriminator(const NodeSetup& setup) {
@@ -31,6 +34,7 @@ class DcganDiscriminator : public NetModule {
     const int64_t res = p.integer("resolution");
     using namespace torch::nn;
     resolution_ = res;
+    batchnorm_ = p.flag("batchnorm");
     const auto lrelu = LeakyReLU(LeakyReLUOptions().negative_slope(0.2));
     body_->push_back(Conv2d(Conv2dOptions(c, w, 4).stride(2).padding(1).bias(false)));
     body_->push_back(lrelu);
@@ -60,10 +64,11 @@ class DcganDiscriminator : public NetModule {
   void add_down(int64_t in, int64_t out) {
     using namespace torch::nn;
     body_->push_back(Conv2d(Conv2dOptions(in, out, 4).stride(2).padding(1).bias(false)));
-    body_->push_back(BatchNorm2d(out));
+    if (batchnorm_) body_->push_back(BatchNorm2d(out));
     body_->push_back(LeakyReLU(LeakyReLUOptions().negative_slope(0.2)));
   }
   int64_t resolution_;
+  bool batchnorm_ = true;
   torch::nn::Sequential body_;
 };
 

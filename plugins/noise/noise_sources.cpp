@@ -62,7 +62,10 @@ class UniformNoise : public Source {
 
 }  // namespace ganglion::noise
 
+void register_interpolate(ganglion::TypeRegistrar&);
+
 GANGLION_PLUGIN("noise", GANGLION_VERSION) {
+  register_interpolate(registrar);
   registrar.add(ganglion::node_type<ganglion::noise::NormalNoise>());
   registrar.add(ganglion::node_type<ganglion::noise::UniformNoise>());
 }

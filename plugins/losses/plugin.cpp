@@ -1,0 +1,14 @@
+// The losses plugin: each loss its own small node.
+#include <ganglion/plugin.h>
+
+void register_bce_losses(ganglion::TypeRegistrar&);
+void register_wasserstein_losses(ganglion::TypeRegistrar&);
+void register_gradient_penalty(ganglion::TypeRegistrar&);
+void register_weighted_sum(ganglion::TypeRegistrar&);
+
+GANGLION_PLUGIN("losses", GANGLION_VERSION) {
+  register_bce_losses(registrar);
+  register_wasserstein_losses(registrar);
+  register_gradient_penalty(registrar);
+  register_weighted_sum(registrar);
+}

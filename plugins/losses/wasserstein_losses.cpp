@@ -1,0 +1,39 @@
+// The Wasserstein pair of Arjovsky et al.: the critic's loss mean(D(fake)) - mean(D(real)) and the
+// generator's -mean(D(fake)). The critic ends without a sigmoid.
+#include <ganglion/plugin.h>
+
+namespace ganglion::losses {
+
+class WassersteinCriticLoss : public Function {
+ public:
+  static Contract contract() {
+    return Contract("losses/wasserstein-critic", NodeKind::Function)
+        .doc("critic loss mean(D(fake)) - mean(D(real)) (WGAN)")
+        .input("real", DType::Float, "B", "critic scores of real samples")
+        .input("fake", DType::Float, "B", "critic scores of generated samples")
+        .output("loss", DType::Float, "", "mean loss");
+  }
+  explicit WassersteinCriticLoss(const NodeSetup&) {}
+  TensorMap forward(const TensorMap& in, RunContext&) override {
+    return {{"loss", in.at("fake").mean() - in.at("real").mean()}};
+  }
+};
+
+class WassersteinGeneratorLoss : public Function {
+ public:
+  static Contract contract() {
+    return Contract("losses/wasserstein-generator", NodeKind::Function)
+        .doc("generator loss -mean(D(fake)) (WGAN)")
+        .input("fake", DType::Float, "B", "critic scores of generated samples")
+        .output("loss", DType::Float, "", "mean loss");
+  }
+  explicit WassersteinGeneratorLoss(const NodeSetup&) {}
+  TensorMap forward(const TensorMap& in, RunContext&) override { return {{"loss", -in.at("fake").mean()}}; }
+};
+
+}  // namespace ganglion::losses
+
+void register_wasserstein_losses(ganglion::TypeRegistrar& registrar) {
+  registrar.add(ganglion::node_type<ganglion::losses::WassersteinCriticLoss>());
+  registrar.add(ganglion::node_type<ganglion::losses::WassersteinGeneratorLoss>());
+}
