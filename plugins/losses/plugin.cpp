@@ -5,10 +5,16 @@ void register_bce_losses(ganglion::TypeRegistrar&);
 void register_wasserstein_losses(ganglion::TypeRegistrar&);
 void register_gradient_penalty(ganglion::TypeRegistrar&);
 void register_weighted_sum(ganglion::TypeRegistrar&);
+void register_least_squares_losses(ganglion::TypeRegistrar&);
+void register_hinge_losses(ganglion::TypeRegistrar&);
+void register_minimax_generator_loss(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_bce_losses(registrar);
   register_wasserstein_losses(registrar);
   register_gradient_penalty(registrar);
   register_weighted_sum(registrar);
+  register_least_squares_losses(registrar);
+  register_hinge_losses(registrar);
+  register_minimax_generator_loss(registrar);
 }
