@@ -2,8 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "test_support.h"
 
@@ -156,9 +154,7 @@ TEST_CASE("Cli.CheckpointOfAnotherShapeIsRefusedByName") {
                  "in the checkpoint but [100, 128, 4, 4] in the graph") != std::string::npos,
       r.err);
   // The refused resume leaves the run's record as it was: graph.json still has G's default width.
-  std::ifstream in(graph_json);
-  std::stringstream recorded;
-  recorded << in.rdbuf();
-  CHECK(recorded.str().find("\"modules\"") != std::string::npos);
-  CHECK(recorded.str().find("\"width\"") == std::string::npos);
+  const std::string recorded = test::read_file(graph_json);
+  CHECK(recorded.find("\"modules\"") != std::string::npos);
+  CHECK(recorded.find("\"width\"") == std::string::npos);
 }

@@ -2,7 +2,6 @@
 // refused and leave the file as it was; renames follow every reference; diffs stay small.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include <sys/wait.h>
@@ -15,13 +14,6 @@
 using namespace ganglion;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -42,7 +34,8 @@ std::string build_dcgan_with_verbs(const std::string& name) {
       {"create", "dcgan-by-verbs"},
       {"add-module", "G", "nets/dcgan-generator"},
       {"add-module", "D", "nets/dcgan-discriminator"},
-      {"add-node", "batch", "data/idx", "images=${data}/mnist/train-images-idx3-ubyte", "batch=32", "limit=256"},
+      {"add-node", "batch", "data/idx", "images=${data}/mnist/train-images-idx3-ubyte", "batch=32",
+       "limit=256"},
       {"add-node", "z", "noise/normal", "in.like=batch.image"},
       {"add-node", "fake", "G"},
       {"connect", "z", "fake.z"},
@@ -97,7 +90,7 @@ TEST_CASE("Edit.UnfinishedGraphsSayWhatIsLeft") {
 TEST_CASE("Edit.EditsThatBreakTheGraphAreRefusedAndTheFileIsUnchanged") {
   REQUIRE(test::mnist_available());
   const std::string file = build_dcgan_with_verbs("refused");
-  const std::string before = slurp(file);
+  const std::string before = test::read_file(file);
   struct Case {
     std::vector<std::string> words;
     const char* expected;
@@ -107,7 +100,8 @@ TEST_CASE("Edit.EditsThatBreakTheGraphAreRefusedAndTheFileIsUnchanged") {
       {{"connect", "z", "d_real.image"}, "takes shape \"B,C,H,W\" (rank 4) but \"z\" gives \"B,Z\" (rank 2)"},
       {{"set", "z", "dim=-1"}, "/nodes/z/params/dim: param \"dim\" is -1"},
       {{"set", "z", "dims=3"}, "noise/normal has no param \"dims\" (did you mean \"dim\"?)"},
-      {{"add-node", "x", "noise/normall"}, "unknown node type \"noise/normall\" (did you mean \"noise/normal\""},
+      {{"add-node", "x", "noise/normall"},
+       "unknown node type \"noise/normall\" (did you mean \"noise/normal\""},
       {{"add-node", "z", "noise/normal"}, "there is already a node \"z\""},
       {{"add-node", "bad name", "noise/normal"}, "node name \"bad name\" is not valid"},
       {{"remove", "fake"}, "node \"fake\" is still read by input d_fake.image, outputs.samples.from"},
@@ -124,7 +118,7 @@ TEST_CASE("Edit.EditsThatBreakTheGraphAreRefusedAndTheFileIsUnchanged") {
     const auto r = edit(file, c.words);
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
-    CHECK(slurp(file) == before);
+    CHECK(test::read_file(file) == before);
   }
 }
 
@@ -134,7 +128,7 @@ TEST_CASE("Edit.RenameFollowsEveryReference") {
   REQUIRE(edit(file, {"rename", "fake", "generated"}).exit_code == 0);
   REQUIRE(edit(file, {"rename", "d_loss", "critic_loss"}).exit_code == 0);
   REQUIRE(edit(file, {"rename", "G", "Gen"}).exit_code == 0);
-  const auto g = nlohmann::json::parse(slurp(file));
+  const auto g = nlohmann::json::parse(test::read_file(file));
   CHECK(g["nodes"]["d_fake"]["in"]["image"] == "generated");
   CHECK(g["nodes"]["generated"]["apply"] == "Gen");
   CHECK(g["outputs"]["samples"]["from"] == "generated");
@@ -150,7 +144,7 @@ TEST_CASE("Edit.ForcedRemovalCutsWhatDependsOnIt") {
   const auto r = edit(file, {"remove", "d_loss", "--force"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.out.find("removed node d_loss; removed phase D") != std::string::npos);
-  const auto g = nlohmann::json::parse(slurp(file));
+  const auto g = nlohmann::json::parse(test::read_file(file));
   REQUIRE(g["phases"].size() == 1);
   CHECK(g["phases"][0]["name"] == "G");
   CHECK(test::run_cli({"validate", file}).exit_code == 0);
@@ -159,16 +153,16 @@ TEST_CASE("Edit.ForcedRemovalCutsWhatDependsOnIt") {
 TEST_CASE("Edit.AnEditChangesOnlyItsOwnLines") {
   REQUIRE(test::mnist_available());
   const std::string file = build_dcgan_with_verbs("diff");
-  const auto before = lines_of(slurp(file));
+  const auto before = lines_of(test::read_file(file));
   REQUIRE(edit(file, {"set", "z", "dim=64"}).exit_code == 0);
   REQUIRE(edit(file, {"set", "G", "z_dim=64"}).exit_code == 0);
-  const auto after = lines_of(slurp(file));
+  const auto after = lines_of(test::read_file(file));
   REQUIRE(before.size() == after.size());
   int changed = 0;
   for (size_t i = 0; i < before.size(); ++i) changed += before[i] != after[i];
   CHECK(changed == 2);
   // Keys keep their order: "modules" still comes before "nodes".
-  const std::string text = slurp(file);
+  const std::string text = test::read_file(file);
   CHECK(text.find("\"modules\"") < text.find("\"nodes\""));
 }
 
@@ -180,16 +174,16 @@ TEST_CASE("Edit.ThePromptAppliesVerbsLineByLine") {
       "prompt.txt",
       "create\n# a comment\nadd-module G nets/dcgan-generator\nadd-node fake G\nconnect zz fake.z\n"
       "rename G 'Gen'\nvalidate\nset Gen z_dim=64\nquit\nadd-module never nets/dcgan-generator\n");
-  const std::string command = std::string("'") + GANGLION_CLI + "' edit '" + file + "' < '" + script + "' > '" + dir +
-                              "/out' 2> '" + dir + "/err'";
+  const std::string command = std::string("'") + GANGLION_CLI + "' edit '" + file + "' < '" + script +
+                              "' > '" + dir + "/out' 2> '" + dir + "/err'";
   const int status = std::system(command.c_str());
   CHECK(WEXITSTATUS(status) == 0);  // the last command before quit succeeded
-  const std::string out = slurp(dir + "/out"), err = slurp(dir + "/err");
+  const std::string out = test::read_file(dir + "/out"), err = test::read_file(dir + "/err");
   CHECK(out.find("created " + file) != std::string::npos);
   CHECK(out.find("renamed module G to Gen") != std::string::npos);
-  CHECK(err.find("edit: no node \"zz\"") != std::string::npos);  // refused, and the prompt went on
+  CHECK(err.find("edit: no node \"zz\"") != std::string::npos);          // refused, and the prompt went on
   CHECK(err.find("missing required input \"z\"") != std::string::npos);  // validate: not runnable yet
-  const auto g = nlohmann::json::parse(slurp(file));
+  const auto g = nlohmann::json::parse(test::read_file(file));
   CHECK(g["nodes"]["fake"]["apply"] == "Gen");
   CHECK(g["modules"]["Gen"]["params"]["z_dim"] == 64);
   CHECK_FALSE(g["modules"].contains("never"));  // after quit
@@ -197,7 +191,7 @@ TEST_CASE("Edit.ThePromptAppliesVerbsLineByLine") {
 
 TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   REQUIRE(test::mnist_available());
-  GraphDocument doc = GraphDocument::parse(slurp(build_dcgan_with_verbs("complete")));
+  GraphDocument doc = GraphDocument::parse(test::read_file(build_dcgan_with_verbs("complete")));
   const auto& registry = test::builtin_registry();
   using V = std::vector<std::string>;
   auto has = [](const V& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
@@ -206,7 +200,7 @@ TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   CHECK(module_types == V{"nets/dcgan-discriminator", "nets/dcgan-generator"});
   const V node_kinds = edit_completions(doc, registry, {"add-node", "x"}, "");
   CHECK(has(node_kinds, "noise/normal"));
-  CHECK(has(node_kinds, "G"));  // a module to apply
+  CHECK(has(node_kinds, "G"));                           // a module to apply
   CHECK_FALSE(has(node_kinds, "nets/dcgan-generator"));  // module types go through add-module
   CHECK(edit_completions(doc, registry, {"set", "z"}, "") == V{"dim=", "batch=", "in.like="});
   CHECK(edit_completions(doc, registry, {"set", "G"}, "z") == V{"z_dim="});

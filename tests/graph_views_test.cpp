@@ -2,8 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "ganglion/engine/graph_dot.h"
 #include "ganglion/engine/graph_loader.h"
@@ -15,13 +13,6 @@ using nlohmann::json;
 using namespace ganglion;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
 
 /// Validates `document` against `schema` with Debian's python3-jsonschema; true when valid.
 bool schema_accepts(const std::string& schema_path, const json& document, const std::string& name) {
@@ -60,7 +51,7 @@ TEST_CASE("GraphViews.DotRendersAPng") {
   const auto r =
       test::run_cli({"dot", std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json", "--render", out});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  const std::string png = slurp(out);
+  const std::string png = test::read_file(out);
   REQUIRE(png.size() > 1000);
   CHECK(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
   CHECK_FALSE(std::filesystem::exists(out + ".tmp"));
@@ -74,7 +65,8 @@ TEST_CASE("GraphViews.DotRendersAPng") {
 TEST_CASE("GraphViews.TheShippedSchemaIsWhatTheContractsSay") {
   // graphs/ganglion.schema.json is committed so that `$schema` works from a checkout; it must be
   // regenerated (`ganglion schema > graphs/ganglion.schema.json`) whenever a contract changes.
-  const std::string shipped = slurp(std::string(GANGLION_SOURCE_DIR) + "/graphs/ganglion.schema.json");
+  const std::string shipped =
+      test::read_file(std::string(GANGLION_SOURCE_DIR) + "/graphs/ganglion.schema.json");
   const auto r = test::run_cli({"schema"});
   REQUIRE(r.exit_code == 0);
   CHECK_MESSAGE(r.out == shipped,
@@ -86,7 +78,7 @@ TEST_CASE("GraphViews.SchemaAcceptsTheGraphsAndRejectsBrokenOnes") {
       test::write_temp("schema.json", graph_schema(test::builtin_registry()).dump());
   for (const auto& f : std::filesystem::directory_iterator(std::string(GANGLION_SOURCE_DIR) + "/graphs")) {
     if (f.path().filename() == "ganglion.schema.json" || f.path().extension() != ".json") continue;
-    const json graph = json::parse(slurp(f.path().string()));
+    const json graph = json::parse(test::read_file(f.path().string()));
     CHECK_MESSAGE(schema_accepts(schema_path, graph, "ok.json"), f.path().string());
   }
   json g = test::dcgan_graph();

@@ -2,8 +2,6 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
-#include <fstream>
-
 #include "data/idx_file.h"
 #include "test_support.h"
 
@@ -46,7 +44,8 @@ TEST_CASE("IdxData.RawAndGzippedReadTheSame") {
 TEST_CASE("IdxData.BrokenFilesNameTheFileAndTheProblem") {
   const std::string bytes = idx_bytes({5, 4, 3});
   const std::string truncated = test::write_temp("short.idx", bytes.substr(0, bytes.size() - 7));
-  CHECK_THROWS_WITH(data::read_idx_u8(truncated), doctest::Contains((truncated + ": file ends early").c_str()));
+  CHECK_THROWS_WITH(data::read_idx_u8(truncated),
+                    doctest::Contains((truncated + ": file ends early").c_str()));
   const std::string text = test::write_temp("text.idx", "hello, this is not IDX");
   CHECK_THROWS_WITH(data::read_idx_u8(text), doctest::Contains((text + ": not an IDX file").c_str()));
   CHECK_THROWS_WITH(data::read_idx_u8("/nonexistent.idx"),

@@ -10,20 +10,13 @@ using namespace ganglion;
 
 namespace {
 
-struct NoContext : RunContext {
-  torch::Device device() const override { return torch::kCPU; }
-  at::Generator& generator() override { throw std::logic_error("unused"); }
-  std::int64_t step() const override { return 1; }
-  bool sampling() const override { return false; }
-};
-
 double loss_of(const std::string& type, const TensorMap& in,
                const std::map<std::string, ParamValue>& params = {}) {
   const RegisteredType* t = test::builtin_registry().find(type);
   REQUIRE_MESSAGE(t != nullptr, type);
   NodeSetup setup;
   setup.params = defaults_of(t->type.contract, params);
-  NoContext ctx;
+  test::TestContext ctx;
   return make_function(*t, setup)->forward(in, ctx).at("loss").item<double>();
 }
 

@@ -69,12 +69,7 @@ TEST_CASE("Plugins.ObjectsKeepTheirLibraryAlive") {
     fn = make_function(*r.find("test/dup"), setup);
   }
   // The registry is gone; the library must still be loaded, or this call jumps into unmapped code.
-  struct NullContext : RunContext {
-    torch::Device device() const override { return torch::kCPU; }
-    at::Generator& generator() override { throw std::logic_error("unused"); }
-    std::int64_t step() const override { return 0; }
-    bool sampling() const override { return false; }
-  } ctx;
+  test::TestContext ctx;
   const auto out = fn->forward({}, ctx);
   CHECK(out.at("y").item<float>() == 0.0f);
 }

@@ -4,21 +4,12 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "test_support.h"
 
 using namespace ganglion;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
 
 /// Runs a shell command with its output in `log`; the exit code.
 int sh(const std::string& command, const std::string& log) {
@@ -38,20 +29,20 @@ TEST_CASE("Sdk.TemplatePluginBuildsAgainstTheInstalledSdkAndTrains") {
 
   REQUIRE_MESSAGE(
       sh("cmake --install '" GANGLION_BUILD_DIR_FOR_TESTS "' --prefix '" + prefix + "'", log) == 0,
-      slurp(log));
+      test::read_file(log));
   REQUIRE_MESSAGE(
       sh("cmake -S '" + source + "' -B '" + build +
              "' -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH='" + prefix + "'" + launcher,
          log) == 0,
-      slurp(log));
-  REQUIRE_MESSAGE(sh("cmake --build '" + build + "'", log) == 0, slurp(log));
-  REQUIRE_MESSAGE(sh("ctest --test-dir '" + build + "'", log) == 0, slurp(log));
-  CHECK(slurp(log).find("100% tests passed") != std::string::npos);
+      test::read_file(log));
+  REQUIRE_MESSAGE(sh("cmake --build '" + build + "'", log) == 0, test::read_file(log));
+  REQUIRE_MESSAGE(sh("ctest --test-dir '" + build + "'", log) == 0, test::read_file(log));
+  CHECK(test::read_file(log).find("100% tests passed") != std::string::npos);
 
   // The installed executable finds its own built-in plugins, and the template's by --plugin-path.
   const std::string ganglion = prefix + "/bin/ganglion";
   REQUIRE(sh("'" + ganglion + "' plugins --json --plugin-path '" + build + "'", log) == 0);
-  const auto listed = nlohmann::json::parse(slurp(log));
+  const auto listed = nlohmann::json::parse(test::read_file(log));
   std::map<std::string, std::string> files;
   for (const auto& t : listed["types"]) files[t["type"]] = t["file"];
   REQUIRE(files.count("template/linear-generator") == 1);
@@ -60,13 +51,13 @@ TEST_CASE("Sdk.TemplatePluginBuildsAgainstTheInstalledSdkAndTrains") {
   CHECK(listed["skipped"].empty());
 
   REQUIRE(sh("'" + ganglion + "' inspect template/negated-mean --plugin-path '" + build + "'", log) == 0);
-  CHECK(slurp(log).find("weight  float = 1.0  range 0.0..1000.0") != std::string::npos);
+  CHECK(test::read_file(log).find("weight  float = 1.0  range 0.0..1000.0") != std::string::npos);
 
   const std::string run = root + "/run";
   REQUIRE_MESSAGE(sh("'" + ganglion + "' run '" + source + "/graph.json' --plugin-path '" + build +
                          "' --out '" + run + "' --steps 3 --threads 1 --device cpu",
                      log) == 0,
-                  slurp(log));
+                  test::read_file(log));
   const auto lines = test::read_log(run);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["step"] == 3);

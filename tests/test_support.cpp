@@ -24,14 +24,14 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::stringstream b;
   b << in.rdbuf();
   return b.str();
 }
-
-}  // namespace
 
 CliResult run_cli(const std::vector<std::string>& args) {
   static int counter = 0;
@@ -42,8 +42,8 @@ CliResult run_cli(const std::vector<std::string>& args) {
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(dir + "/out");
-  r.err = slurp(dir + "/err");
+  r.out = read_file(dir + "/out");
+  r.err = read_file(dir + "/err");
   return r;
 }
 

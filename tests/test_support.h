@@ -1,6 +1,8 @@
 // Helpers shared by the test suites: running the CLI, writing temporary graphs, the registry.
 #pragma once
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ganglion/node.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -15,6 +17,18 @@ namespace ganglion::test {
 struct CliResult {
   int exit_code = -1;
   std::string out, err;
+};
+
+/// The bytes of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
+/// The context a node gets when a test calls it directly: CPU, a seeded generator, step 1.
+struct TestContext : RunContext {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  torch::Device device() const override { return torch::kCPU; }
+  at::Generator& generator() override { return gen; }
+  std::int64_t step() const override { return 1; }
+  bool sampling() const override { return false; }
 };
 
 /// Runs the `ganglion` executable with `args` (each shell-quoted here) and captures its output.

@@ -2,8 +2,6 @@
 // and a few real training iterations.
 #include <doctest/doctest.h>
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <cmath>
 
 #include "ganglion/engine/executor.h"
@@ -17,14 +15,6 @@ using nlohmann::json;
 using namespace ganglion;
 
 namespace {
-
-struct CpuContext : RunContext {
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
-  torch::Device device() const override { return torch::kCPU; }
-  at::Generator& generator() override { return gen; }
-  std::int64_t step() const override { return 1; }
-  bool sampling() const override { return false; }
-};
 
 std::shared_ptr<Function> function_of(const std::string& type,
                                       const std::map<std::string, ParamValue>& params = {}) {
@@ -46,7 +36,7 @@ json wgan_graph() {
 
 TEST_CASE("WganGp.PenaltyValueAndItsSecondDerivative") {
   auto gp = function_of("losses/gradient-penalty", {{"weight", 10.0}});
-  CpuContext ctx;
+  test::TestContext ctx;
   auto x = torch::ones({4, 3}).requires_grad_();
   auto score = (x * x).sum(1);  // d score / d x = 2x: norm 2*sqrt(3) per sample
   const auto loss = gp->forward({{"score", score}, {"input", x}}, ctx).at("loss");
@@ -65,7 +55,7 @@ TEST_CASE("WganGp.PenaltyValueAndItsSecondDerivative") {
 
 TEST_CASE("WganGp.InterpolatesLieBetweenRealAndFake") {
   auto mix = function_of("noise/interpolate");
-  CpuContext ctx;
+  test::TestContext ctx;
   auto real = torch::zeros({16, 1, 2, 2}), fake = torch::ones({16, 1, 2, 2});
   const auto mixed = mix->forward({{"real", real}, {"fake", fake}}, ctx).at("mixed");
   CHECK(mixed.requires_grad());
