@@ -76,13 +76,6 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
   context_ = std::make_unique<Context>(device, graph.seed);
   torch::manual_seed(graph.seed);  // for anything a plugin draws from torch's default generator
   Diagnostics diags(graph.file);
-  auto setup_for = [&](const std::string& name, const Params& params) {
-    NodeSetup s;
-    s.params = params;
-    s.seed = node_seed(graph.seed, name);
-    s.name = name;
-    return s;
-  };
   for (const auto& m : graph.modules) {
     try {
       auto net = make_module(*m.type, setup_for(m.name, m.params));
@@ -156,6 +149,14 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
 
 Executor::~Executor() = default;
 
+NodeSetup Executor::setup_for(const std::string& name, const Params& params) const {
+  NodeSetup s;
+  s.params = params;
+  s.seed = node_seed(graph_.seed, name);
+  s.name = name;
+  return s;
+}
+
 void Executor::set_tracking(const std::vector<int>& tracked) {
   for (size_t m = 0; m < modules_.size(); ++m) {
     const char want = std::find(tracked.begin(), tracked.end(), static_cast<int>(m)) != tracked.end();
@@ -215,11 +216,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
           if (!sample_batches_[node].empty()) {
             v.outputs = sample_batches_[node];
           } else {
-            NodeSetup s;
-            s.params = n.params;
-            s.seed = node_seed(graph_.seed, n.name);
-            s.name = n.name;
-            auto copy = make_source(*n.type, s);
+            auto copy = make_source(*n.type, setup_for(n.name, n.params));
             v.outputs = sample_batches_[node] = copy->next({}, ctx);
           }
         } else if (prefetchers_[node]) {

@@ -1,9 +1,9 @@
 #include "ganglion/engine/graph_edit.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "ganglion/engine/atomic_file.h"
+#include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/user_error.h"
 
@@ -17,13 +17,8 @@ using Json = GraphDocument;
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
-bool valid_name(const std::string& s) {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_-]*");
-  return std::regex_match(s, re);
-}
-
 void require_name(const std::string& s, const char* what) {
-  if (!valid_name(s))
+  if (!valid_graph_name(s))
     fail(std::string(what) + " name " + quote(s) +
          " is not valid: use letters, digits, _ and -, starting with a letter");
 }

@@ -43,6 +43,11 @@ std::string Graph::port_name(const PortRef& ref) const {
   return node.contract().outputs().size() == 1 ? node.name : node.name + "." + ref.port;
 }
 
+bool valid_graph_name(const std::string& name) {
+  static const std::regex re("[A-Za-z_][A-Za-z0-9_-]*");
+  return std::regex_match(name, re);
+}
+
 std::string data_folder() {
   if (const char* env = std::getenv("GANGLION_DATA"); env && *env) return env;
   return GANGLION_DEFAULT_DATA_DIR;
@@ -90,11 +95,6 @@ std::string list_names(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
   return out.empty() ? "none" : out;
-}
-
-bool valid_name(const std::string& s) {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_-]*");
-  return std::regex_match(s, re);
 }
 
 /// Everything the checks share: the document, where errors go, the registry.
@@ -360,7 +360,7 @@ void Loader::load_modules(const json& modules, Graph& g) {
   }
   for (const auto& [name, entry] : modules.items()) {
     const std::string pointer = "/modules" + json_pointer({name});
-    if (!valid_name(name)) {
+    if (!valid_graph_name(name)) {
       diags_.error(pointer, "module name " + quote(name) +
                                 " is not valid: use letters, digits, _ and -, starting with a letter");
       continue;
@@ -398,7 +398,7 @@ void Loader::declare_nodes(const json& nodes, Graph& g) {
     NodeEntry n;
     n.name = name;
     n.pointer = pointer;
-    if (!valid_name(name))
+    if (!valid_graph_name(name))
       diags_.error(pointer, "node name " + quote(name) +
                                 " is not valid: use letters, digits, _ and -, starting with a letter");
     if (!entry.is_object()) {

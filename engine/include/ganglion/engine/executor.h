@@ -70,6 +70,8 @@ class Executor {
   void update_ema(int module, std::int64_t step);
   void check_outputs(int node, const TensorMap& out);
   void end_sampling();
+  /// What a node or module named `name` is made with: its params and its own seed.
+  NodeSetup setup_for(const std::string& name, const Params& params) const;
 
   const Graph& graph_;
   const Plan& plan_;

@@ -15,6 +15,10 @@ class PluginRegistry;
 /// data cache (the one scripts/setup.sh fills).
 std::string data_folder();
 
+/// Whether `name` may name a module or node: letters, digits, _ and -, starting with a letter or _
+/// (a "." would be read as a port). The loader and `ganglion edit` both hold names to this.
+bool valid_graph_name(const std::string& name);
+
 /// Reads `path`, applies `overrides` (`path=value`, see apply_override), and validates the result
 /// against the registry's contracts. Throws UserError listing every problem, each with the file
 /// and the JSON path.
