@@ -1,6 +1,7 @@
 // Times the hand-written DCGAN step and the graph-driven one alternately, in one process, on the
 // same machine and thread count, and prints ms/step for each and their ratio.
 //   dcgan_bench [--steps N] [--rounds R] [--threads T] [--warmup W]
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ double ms_per_step(int steps, F&& step) {
 
 int main(int argc, char** argv) {
   int steps = 20, rounds = 5, threads = ganglion::available_cores(), warmup = 5;
+  std::string profile;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> int {
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
       threads = next();
     else if (a == "--warmup")
       warmup = next();
+    else if (a == "--profile" && i + 1 < argc)
+      profile = argv[++i];
     else {
       std::fprintf(stderr, "usage: dcgan_bench [--steps N] [--rounds R] [--threads T] [--warmup W]\n");
       return a == "--help" ? 0 : 2;
@@ -78,6 +82,16 @@ int main(int argc, char** argv) {
     std::int64_t iteration = 0;
 
     for (int i = 0; i < warmup; ++i) reference.step(), executor.run_iteration(++iteration);
+    if (!profile.empty()) {
+      // A Chrome trace of `steps` graph-driven steps, then of as many hand-written ones.
+      {
+        torch::autograd::profiler::RecordProfile trace(profile + ".graph.json");
+        for (int i = 0; i < steps; ++i) executor.run_iteration(++iteration);
+      }
+      torch::autograd::profiler::RecordProfile trace(profile + ".hand-written.json");
+      for (int i = 0; i < steps; ++i) reference.step();
+      return 0;
+    }
     std::vector<double> ref_ms, graph_ms;
     std::printf(
         "DCGAN step (batch 64, 28x28, D and G phases), %d thread(s), %d rounds of %d steps, alternating\n",

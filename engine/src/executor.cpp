@@ -1,6 +1,7 @@
 #include "ganglion/engine/executor.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/record_function.h>
 #include <c10/util/Exception.h>
 #include <torch/autograd.h>
 #include <torch/serialize.h>
@@ -273,7 +274,11 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
       }
     if (loss.requires_grad() && !params.empty()) {
       // Only the updated modules' parameters receive gradients: nothing leaks into frozen ones.
-      torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
+      {
+        RECORD_FUNCTION("ganglion::backward", std::vector<c10::IValue>());
+        torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
+      }
+      RECORD_FUNCTION("ganglion::optimizer_step", std::vector<c10::IValue>());
       optimizers_[pp.phase]->step();
     }
     for (int m : pp.updated) {
