@@ -1,13 +1,19 @@
-// Times the hand-written DCGAN step and the graph-driven one alternately, in one process, on the
-// same machine and thread count, and prints ms/step for each and their ratio.
-//   dcgan_bench [--steps N] [--rounds R] [--threads T] [--warmup W]
+// The DCGAN step three ways, timed alternately in one process on the same machine, device and
+// thread count: the hand-written LibTorch loop of pytorch/examples (the yardstick), the same step
+// in PyTorch eager through Python (where a python3 with torch is found), and graphs/dcgan-mnist.json
+// driven by the engine. Prints ms/step, GFLOP/s (the hand-written step's operation count over each
+// one's time) and the ratios to the hand-written loop. See docs/performance.md.
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,93 +28,283 @@
 
 namespace {
 
+const char* kUsage =
+    "usage: dcgan_bench [options]\n"
+    "  --steps N        timed steps per round (20)\n"
+    "  --rounds R       alternating rounds; the median is reported (5)\n"
+    "  --warmup W       untimed steps before the rounds (5)\n"
+    "  --threads LIST   thread counts, comma-separated (1 and all cores)\n"
+    "  --device D       cpu or cuda (cpu)\n"
+    "  --graph FILE     the graph to drive (graphs/dcgan-mnist.json)\n"
+    "  --python EXE     a python3 with torch for the PyTorch-eager step (found on PATH or\n"
+    "                   /usr/bin/python3); --no-python skips it\n"
+    "  --check          instead of timing: one step of each from the same weights, batch and noise;\n"
+    "                   compares losses and gradients, exit 1 if they differ beyond float rounding\n"
+    "  --profile PREFIX instead of timing: Chrome traces PREFIX.graph.json, PREFIX.hand-written.json\n";
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
 
+// Blocks until the device has finished the work queued so far (a no-op wait on the CPU).
+void wait_for(torch::Device device) { torch::zeros({1}, device).item<float>(); }
+
 template <class F>
-double ms_per_step(int steps, F&& step) {
+double ms_per_step(int steps, torch::Device device, F&& step) {
+  wait_for(device);
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
+  wait_for(device);
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
+}
+
+std::string run_command(const std::string& command, int* status) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  *status = pclose(pipe);
+  return out;
+}
+
+// The first of the candidates that imports torch and numpy, or nothing.
+std::optional<std::string> find_python(const std::string& requested) {
+  std::vector<std::string> candidates;
+  if (!requested.empty())
+    candidates.push_back(requested);
+  else
+    candidates = {"python3", "/usr/bin/python3"};
+  for (const auto& exe : candidates) {
+    int status = -1;
+    run_command("'" + exe + "' -c 'import torch, numpy' 2>/dev/null", &status);
+    if (status == 0) return exe;
+  }
+  return std::nullopt;
+}
+
+// One round of the Python step; its own clock, so interpreter start-up is not counted.
+double python_ms(const std::string& python, const std::string& images, int steps, int warmup, int threads,
+                 const std::string& device) {
+  int status = -1;
+  const std::string out =
+      run_command("'" + python + "' '" GANGLION_SOURCE_DIR "/bench/dcgan_reference.py' --images '" + images +
+                      "' --steps " + std::to_string(steps) + " --warmup " + std::to_string(warmup) +
+                      " --threads " + std::to_string(threads) + " --device " + device,
+                  &status);
+  const auto at = out.find("\"ms_per_step\": ");
+  if (status != 0 || at == std::string::npos) throw std::runtime_error("the Python step failed: " + out);
+  return std::atof(out.c_str() + at + 15);
+}
+
+struct Graphed {
+  ganglion::Graph graph;
+  ganglion::Plan plan;
+  std::unique_ptr<ganglion::Executor> executor;
+  std::int64_t iteration = 0;
+};
+
+std::unique_ptr<Graphed> make_graphed(const ganglion::PluginRegistry& registry, const std::string& file,
+                                      torch::Device device) {
+  auto g = std::make_unique<Graphed>();
+  g->graph = ganglion::load_graph(file, {}, registry);
+  g->plan = ganglion::make_plan(g->graph);
+  g->executor = std::make_unique<ganglion::Executor>(g->graph, g->plan, device);
+  return g;
+}
+
+const torch::nn::Module& module_named(const Graphed& g, const std::string& name) {
+  const int m = g.graph.find_module(name);
+  if (m < 0) throw std::runtime_error("the graph has no module named " + name);
+  return *g.executor->modules().at(m);
+}
+
+// |graph - hand| / |hand| (Euclidean norms), tensor by tensor; prints each and returns the worst.
+double compare(const std::string& what, const std::map<std::string, torch::Tensor>& reference,
+               const torch::nn::Module& net) {
+  double worst = 0;
+  for (const auto& p : net.named_parameters()) {
+    std::string key = p.key();
+    if (key.rfind("body.", 0) == 0) key = key.substr(5);
+    const auto it = reference.find(key);
+    if (it == reference.end() || !p.value().grad().defined())
+      throw std::runtime_error(what + " " + key + ": a gradient is missing on one side");
+    const auto want = it->second.to(torch::kCPU).to(torch::kDouble);
+    const auto got = p.value().grad().to(torch::kCPU).to(torch::kDouble);
+    const double err = (got - want).norm().item<double>() / (want.norm().item<double>() + 1e-30);
+    std::printf("  %s gradient %-14s |graph - hand| / |hand| = %.2e\n", what.c_str(), key.c_str(), err);
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+int check(const ganglion::PluginRegistry& registry, const std::string& graph_file,
+          const torch::Tensor& images, torch::Device device) {
+  // Full float32 on the GPU too: TF32 convolutions round each product to 10 bits, and Adam's
+  // first step, nearly sign(gradient), turns that into different weights for the G phase.
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setFloat32MatmulPrecision("highest");
+  auto g = make_graphed(registry, graph_file, device);
+  bench::ReferenceDcgan reference(images.narrow(0, 0, 64), device);
+  reference.load_from(module_named(*g, "G"), module_named(*g, "D"));  // before the graph's step moves them
+  torch::Tensor real, noise;
+  g->executor->set_value_observer([&](const std::string& node, const ganglion::TensorMap& out) {
+    if (node == "batch") real = out.at("image").detach().clone();
+    if (node == "z") noise = out.at("z").detach().clone();
+  });
+  const auto record = g->executor->run_iteration(++g->iteration);
+  if (!real.defined() || !noise.defined()) throw std::runtime_error("the graph has no nodes batch and z");
+  bench::StepRecord want;
+  reference.step(real, noise, &want);
+  const double d_err = std::abs(record.losses().at("D") - want.d_loss) / std::abs(want.d_loss);
+  const double g_err = std::abs(record.losses().at("G") - want.g_loss) / std::abs(want.g_loss);
+  std::printf("first step from the same weights, batch and noise (%s):\n", device.str().c_str());
+  std::printf("  loss D: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("D"),
+              want.d_loss, d_err);
+  std::printf("  loss G: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("G"),
+              want.g_loss, g_err);
+  double worst = std::max(d_err, g_err);
+  worst = std::max(worst, compare("D", want.d_grads, module_named(*g, "D")));
+  worst = std::max(worst, compare("G", want.g_grads, module_named(*g, "G")));
+  // float32 rounding through a dozen layers and a sign-like Adam step; a wrong term is far larger.
+  const double tolerance = 1e-4;
+  std::printf("%s: largest relative difference %.2e (tolerance %.0e)\n",
+              worst <= tolerance ? "same" : "DIFFERENT", worst, tolerance);
+  return worst <= tolerance ? 0 : 1;
+}
+
+std::vector<int> parse_threads(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const int n = std::atoi(item.c_str());
+    if (n < 1) throw std::invalid_argument("--threads takes positive counts, comma-separated");
+    out.push_back(n);
+  }
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int steps = 20, rounds = 5, threads = ganglion::available_cores(), warmup = 5;
-  std::string profile;
+  int steps = 20, rounds = 5, warmup = 5;
+  std::string threads_list, device_name = "cpu", profile, python_exe;
+  std::string graph_file = std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json";
+  bool use_python = true, check_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto next = [&]() -> int {
+    auto value = [&]() -> std::string {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "dcgan_bench: %s needs a value\n", a.c_str());
+        std::fprintf(stderr, "dcgan_bench: %s needs a value\n%s", a.c_str(), kUsage);
         std::exit(2);
       }
-      return std::atoi(argv[++i]);
+      return argv[++i];
     };
     if (a == "--steps")
-      steps = next();
+      steps = std::atoi(value().c_str());
     else if (a == "--rounds")
-      rounds = next();
-    else if (a == "--threads")
-      threads = next();
+      rounds = std::atoi(value().c_str());
     else if (a == "--warmup")
-      warmup = next();
-    else if (a == "--profile" && i + 1 < argc)
-      profile = argv[++i];
+      warmup = std::atoi(value().c_str());
+    else if (a == "--threads")
+      threads_list = value();
+    else if (a == "--device")
+      device_name = value();
+    else if (a == "--graph")
+      graph_file = value();
+    else if (a == "--python")
+      python_exe = value();
+    else if (a == "--no-python")
+      use_python = false;
+    else if (a == "--check")
+      check_only = true;
+    else if (a == "--profile")
+      profile = value();
     else {
-      std::fprintf(stderr, "usage: dcgan_bench [--steps N] [--rounds R] [--threads T] [--warmup W]\n");
+      std::fprintf(a == "--help" ? stdout : stderr, "%s", kUsage);
       return a == "--help" ? 0 : 2;
     }
   }
-  if (steps < 1 || rounds < 1 || threads < 1) {
-    std::fprintf(stderr, "dcgan_bench: --steps, --rounds and --threads must be at least 1\n");
+  if (steps < 1 || rounds < 1 || warmup < 0) {
+    std::fprintf(stderr, "dcgan_bench: --steps and --rounds must be at least 1, --warmup at least 0\n");
     return 2;
   }
   try {
-    torch::set_num_threads(threads);
+    const int cores = ganglion::available_cores();
+    std::vector<int> thread_counts =
+        threads_list.empty() ? std::vector<int>{1, cores} : parse_threads(threads_list);
+    thread_counts.erase(std::unique(thread_counts.begin(), thread_counts.end()), thread_counts.end());
+    const torch::Device device(device_name);
     torch::manual_seed(1);
-    const std::string images = ganglion::data_folder() + "/mnist/train-images-idx3-ubyte";
-    bench::ReferenceDcgan reference(ganglion::data::read_idx_u8(images));
+    const std::string images_file = ganglion::data_folder() + "/mnist/train-images-idx3-ubyte";
+    const torch::Tensor images = ganglion::data::read_idx_u8(images_file);
 
     ganglion::PluginRegistry registry;
     registry.load(ganglion::PluginRegistry::search_path({}));
-    const ganglion::Graph graph =
-        ganglion::load_graph(std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json", {}, registry);
-    const ganglion::Plan plan = ganglion::make_plan(graph);
-    ganglion::Executor executor(graph, plan, torch::kCPU);
-    std::int64_t iteration = 0;
+    if (check_only) return check(registry, graph_file, images, device);
 
-    for (int i = 0; i < warmup; ++i) reference.step(), executor.run_iteration(++iteration);
+    bench::ReferenceDcgan reference(images, device);
+    auto graphed = make_graphed(registry, graph_file, device);
+    auto graph_step = [&] { graphed->executor->run_iteration(++graphed->iteration); };
     if (!profile.empty()) {
-      // A Chrome trace of `steps` graph-driven steps, then of as many hand-written ones.
+      for (int i = 0; i < warmup; ++i) reference.step(), graph_step();
       {
         torch::autograd::profiler::RecordProfile trace(profile + ".graph.json");
-        for (int i = 0; i < steps; ++i) executor.run_iteration(++iteration);
+        for (int i = 0; i < steps; ++i) graph_step();
       }
       torch::autograd::profiler::RecordProfile trace(profile + ".hand-written.json");
       for (int i = 0; i < steps; ++i) reference.step();
       return 0;
     }
-    std::vector<double> ref_ms, graph_ms;
-    std::printf(
-        "DCGAN step (batch 64, 28x28, D and G phases), %d thread(s), %d rounds of %d steps, alternating\n",
-        threads, rounds, steps);
-    for (int r = 0; r < rounds; ++r) {
-      ref_ms.push_back(ms_per_step(steps, [&] { reference.step(); }));
-      graph_ms.push_back(ms_per_step(steps, [&] { executor.run_iteration(++iteration); }));
-      std::printf("  round %d: hand-written %.1f ms/step, graph %.1f ms/step, ratio %.3f\n", r + 1,
-                  ref_ms.back(), graph_ms.back(), graph_ms.back() / ref_ms.back());
+
+    const auto python = use_python ? find_python(python_exe) : std::nullopt;
+    const double gflop = reference.flops_per_step() / 1e9;
+    std::printf("DCGAN step (batch 64, 28x28, D and G phases) on %s: %.2f GFLOP as hand-written\n",
+                device.str().c_str(), gflop);
+    if (use_python && !python)
+      std::printf("(no python3 with torch and numpy found: the PyTorch-eager column is skipped)\n");
+    std::printf("%7s %5s %12s %12s %12s %10s %10s\n", "threads", "round", "hand ms", "python ms", "graph ms",
+                "graph/hand", "py/hand");
+    struct Row {
+      int threads;
+      double hand, py, graph;
+    };
+    std::vector<Row> rows;
+    for (int threads : thread_counts) {
+      torch::set_num_threads(threads);
+      for (int i = 0; i < warmup; ++i) reference.step(), graph_step();
+      std::vector<double> hand, py, graph;
+      for (int r = 0; r < rounds; ++r) {
+        hand.push_back(ms_per_step(steps, device, [&] { reference.step(); }));
+        if (python) py.push_back(python_ms(*python, images_file, steps, warmup, threads, device_name));
+        graph.push_back(ms_per_step(steps, device, graph_step));
+        std::printf("%7d %5d %12.1f %12s %12.1f %10.3f %10s\n", threads, r + 1, hand.back(),
+                    python ? std::to_string(py.back()).substr(0, 7).c_str() : "-", graph.back(),
+                    graph.back() / hand.back(),
+                    python ? std::to_string(py.back() / hand.back()).substr(0, 5).c_str() : "-");
+        std::fflush(stdout);
+      }
+      rows.push_back({threads, median(hand), python ? median(py) : 0.0, median(graph)});
     }
-    const double a = median(ref_ms), b = median(graph_ms);
-    std::printf(
-        "median: hand-written %.1f ms/step, graph-driven %.1f ms/step, ratio graph/hand-written %.3f\n", a, b,
-        b / a);
+    std::printf("\nmedians (GFLOP/s = %.2f GFLOP over the time):\n", gflop);
+    std::printf("%7s %20s %20s %20s %10s %10s\n", "threads", "hand-written", "PyTorch eager", "graph-driven",
+                "graph/hand", "py/hand");
+    for (const auto& r : rows) {
+      char py[64] = "-", pyr[16] = "-";
+      if (python) {
+        std::snprintf(py, sizeof py, "%.1f ms %.1f GF/s", r.py, gflop / r.py * 1e3);
+        std::snprintf(pyr, sizeof pyr, "%.3f", r.py / r.hand);
+      }
+      std::printf("%7d %10.1f ms %5.1f GF/s %20s %10.1f ms %5.1f GF/s %10.3f %10s\n", r.threads, r.hand,
+                  gflop / r.hand * 1e3, py, r.graph, gflop / r.graph * 1e3, r.graph / r.hand, pyr);
+    }
     return 0;
   } catch (const ganglion::UserError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dcgan_bench: %s\n", e.what());
+    return 1;
   }
 }

@@ -157,8 +157,8 @@ TEST_CASE("Training.EveryRepeatAndFromDecideWhichPhasesRun") {
   for (std::int64_t step = 1; step <= 4; ++step) {
     const auto record = executor.run_iteration(step);
     CAPTURE(step);
-    CHECK(record.losses.count("D") == 1);
-    CHECK(record.losses.count("G") == (step % 2 == 0 ? 1u : 0u));
+    CHECK(record.loss_values.count("D") == 1);
+    CHECK(record.loss_values.count("G") == (step % 2 == 0 ? 1u : 0u));
     // A repeated phase draws its per-iteration batch once: one batch per iteration.
     CHECK(record.samples == 32);
   }
@@ -207,5 +207,5 @@ TEST_CASE("Training.StatefulFunctionsAreCheckpointed") {
   Executor second(graph, plan, torch::kCPU);
   second.restore_node_states(states);
   const auto record = second.run_iteration(4);
-  CHECK(record.losses.at("C") == doctest::Approx(4.0));
+  CHECK(record.losses().at("C") == doctest::Approx(4.0));
 }

