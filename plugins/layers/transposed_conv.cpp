@@ -2,6 +2,7 @@
 
 #include <torch/nn/init.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -145,6 +146,11 @@ TransposedConvMethod choose_transposed_conv_method(const torch::Tensor& input, i
   // cuDNN has a native transposed convolution; the rewrite pays only where LibTorch falls back
   // to im2col + BLAS.
   if (!input.device().is_cpu()) return TransposedConvMethod::Torch;
+#if TORCH_VERSION_MAJOR >= 2
+  // PyTorch 2.x's CPU ConvTranspose2d has its own fast path: on the 16-core GPU machine with
+  // PyTorch 2.11 the graph step with the rewrite ran 1.19x the hand-written one (docs/performance.md).
+  return TransposedConvMethod::Torch;
+#endif
   const int64_t h = input.size(2), w = input.size(3);
   if (h == 1 && w == 1 && padding == 0 && output_padding == 0) return TransposedConvMethod::Matmul;
   // The sub-pixel convolution computes (s*T)^2 taps on a slightly larger grid; past 1.5x the
