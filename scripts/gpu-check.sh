@@ -3,7 +3,8 @@
 # packages, runs the test suite there, trains DCGAN on CUDA and times the DCGAN step on the GPU.
 # Used through the device tool with the header pack and the MNIST tarball carried in .device/:
 #   on the development machine:  scripts/gpu-check.sh --pack     (fills .device/, git-ignored)
-#   on the GPU machine:          scripts/gpu-check.sh [--no-tests]   (writes logs under $OUT)
+#   on the GPU machine:          scripts/gpu-check.sh [--only "STEP ..."]   (logs under $OUT)
+# Steps (all by default): tests check bench-gpu train determinism bench-cpu
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--pack" ]; then
@@ -15,6 +16,9 @@ if [ "${1:-}" = "--pack" ]; then
   du -sh .device
   exit 0
 fi
+only="tests check bench-gpu train determinism bench-cpu"
+[ "${1:-}" = "--only" ] && only=" ${2:?--only takes a list of steps} "
+want() { [[ " $only " == *" $1 "* ]]; }
 out=${OUT:-/tmp/gpu-check}
 mkdir -p "$out" deps
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
@@ -35,16 +39,16 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=
 ninja -C build-gpu -k 0 > "$out/build.log" 2>&1; rc=$?
 log "build rc=$rc in $(( $(date +%s) - start )) s"
 [ $rc -ne 0 ] && { grep -m 20 -B2 -A8 "error" "$out/build.log" | tee -a "$out/summary.txt"; }
-if [ -x build-gpu/tests/ganglion_tests ] && [ "${1:-}" != "--no-tests" ]; then
+if [ -x build-gpu/tests/ganglion_tests ] && want tests; then
   (cd build-gpu && timeout 300 ./tests/ganglion_tests > "$out/tests.log" 2>&1); log "CPU tests rc=$?"
   grep -E "^\[doctest\] (test cases|assertions)|ERROR|FAILED" "$out/tests.log" | head -30 | tee -a "$out/summary.txt"
 fi
 g=build-gpu/editor-cli/ganglion; b=build-gpu/bench/dcgan_bench
 if [ -x $b ]; then
-  timeout 60 $b --check --device cuda 2>&1 | tee -a "$out/summary.txt"
-  timeout 150 $b --device cuda --threads 16 --steps 50 --rounds 3 --warmup 10 --python python3 2>&1 | tail -6 | tee -a "$out/summary.txt"
+  want check && timeout 60 $b --check --device cuda 2>&1 | tee -a "$out/summary.txt"
+  want bench-gpu && timeout 150 $b --device cuda --threads 16 --steps 50 --rounds 3 --warmup 10 --python python3 2>&1 | tail -6 | tee -a "$out/summary.txt"
 fi
-if [ -x $g ]; then
+if [ -x $g ] && want train; then
   graph=graphs/dcgan-mnist.json
   if [ -z "$png" ]; then
     python3 -c "import json,sys; d=json.load(open('$graph')); d['outputs'].pop('samples'); d['\$schema']='../graphs/ganglion.schema.json'; json.dump(d,open('$out/dcgan-nopng.json','w'))"
@@ -55,7 +59,7 @@ if [ -x $g ]; then
   tail -3 "$out/run.log" | tee -a "$out/summary.txt"
   rm -rf "$out/run/checkpoints"
 fi
-if [ -x $g ]; then
+if [ -x $g ] && want determinism; then
   # Two CPU runs of the same graph and thread count must log the same losses.
   for i in 1 2; do
     $g run graphs/dcgan-mnist.json --steps 3 --threads 1 --device cpu --out /tmp/det$i > /dev/null 2>&1
@@ -63,6 +67,6 @@ if [ -x $g ]; then
   OMP_NUM_THREADS=1 $g run graphs/dcgan-mnist.json --steps 3 --threads 1 --device cpu --out /tmp/det3 > /dev/null 2>&1
   for i in 1 2 3; do log "cpu determinism run $i: $(grep -o '"losses":{[^}]*}' /tmp/det$i/log.jsonl | tr '\n' ' ')"; done
 fi
-if [ -x $b ]; then
+if [ -x $b ] && want bench-cpu; then
   timeout 100 $b --device cpu --threads 16 --steps 10 --rounds 3 --warmup 3 --no-python 2>&1 | tail -4 | tee -a "$out/summary.txt"
 fi

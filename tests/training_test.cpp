@@ -97,7 +97,7 @@ TEST_CASE("Training.SigtermCheckpointsAndResumes") {
     freopen(err.c_str(), "w", stderr);
     freopen("/dev/null", "w", stdout);
     execl(GANGLION_CLI, GANGLION_CLI, "run", graph.c_str(), "--out", run.c_str(), "--steps", "100000",
-          "--threads", "1", static_cast<char*>(nullptr));
+          "--threads", "1", "--device", "cpu", static_cast<char*>(nullptr));
     _exit(127);
   }
   // Wait for a few logged steps, then ask it to stop as a farm scheduler would.
