@@ -11,6 +11,9 @@
 #include <sstream>
 
 #include "ganglion/engine/atomic_file.h"
+#include "ganglion/engine/checkpoint.h"
+#include "ganglion/engine/evaluation.h"
+#include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph_dot.h"
 #include "ganglion/engine/graph_edit.h"
 #include "ganglion/engine/graph_loader.h"
@@ -65,6 +68,79 @@ int run_command(const ParsedArgs& args) {
   options.steps = integer("steps", 1);
   options.threads = static_cast<int>(integer("threads", 1).value_or(0));
   return train(graph, options);
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+long long whole_number(const ParsedArgs& args, const std::string& name, long long fallback, long long min) {
+  if (!args.has(name)) return fallback;
+  const std::string v = args.value(name);
+  try {
+    size_t used = 0;
+    const long long x = std::stoll(v, &used);
+    if (used == v.size() && x >= min) return x;
+  } catch (const std::exception&) {
+  }
+  throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
+}
+
+int eval_command(const ParsedArgs& args) {
+  namespace fs = std::filesystem;
+  auto registry = load_plugins(args);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const std::vector<int> nodes = metric_nodes(graph, split_commas(args.value("metrics")));
+  const long long samples = whole_number(args, "samples", graph.outputs.eval.samples, 1);
+  const int threads = static_cast<int>(whole_number(args, "threads", 0, 1));
+  torch::set_num_threads(threads > 0 ? threads : available_cores());
+  // The checkpoint: a file, or the newest in a run directory (by default the graph's).
+  const std::string given = args.value("checkpoint", "runs/" + graph.name);
+  std::string checkpoint = given, run_dir;
+  if (fs::is_directory(given)) {
+    const auto latest = latest_checkpoint(given);
+    if (!latest)
+      throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
+                      graph.file + ") or name one with --checkpoint FILE");
+    checkpoint = latest->path;
+    run_dir = given;
+  } else if (!fs::exists(given)) {
+    throw UserError("--checkpoint " + given + ": no such file or run directory");
+  }
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
+  const std::int64_t step = read_checkpoint(checkpoint, executor);
+  nlohmann::json figures;
+  try {
+    figures = evaluate_metrics(executor, graph, nodes, samples);
+  } catch (const NodeFailure& e) {
+    throw UserError(std::string(e.what()) + " (evaluating " + checkpoint + ")");
+  }
+  for (const auto& [node, outputs] : figures.items())
+    for (const auto& [name, v] : outputs.items())
+      std::printf("%s.%s %.6g\n", node.c_str(), name.c_str(), v.get<double>());
+  nlohmann::ordered_json result{{"graph", graph.file},
+                                {"checkpoint", checkpoint},
+                                {"step", step},
+                                {"samples", samples},
+                                {"metrics", figures}};
+  std::string json_file = args.value("json");
+  if (json_file.empty() && !run_dir.empty()) {
+    char name[48];
+    std::snprintf(name, sizeof name, "eval-step-%08lld.json", static_cast<long long>(step));
+    json_file = (fs::path(run_dir) / name).string();
+  }
+  if (json_file == "-") {
+    std::printf("%s\n", result.dump(2).c_str());
+  } else if (!json_file.empty()) {
+    write_text_atomically(json_file, result.dump(2) + "\n");
+    std::fprintf(stderr, "wrote %s\n", json_file.c_str());
+  }
+  return 0;
 }
 
 int validate_command(const ParsedArgs& args) {
@@ -227,6 +303,25 @@ std::vector<CommandSpec> commands() {
        1,
        1,
        run_command},
+      {"eval",
+       "GRAPH",
+       "Score a trained graph: run its metric nodes on a large draw of samples; a line each, and JSON.",
+       "The metrics are the graph's nodes of a metrics/ type (or those --metrics names); each input is drawn "
+       "--samples rows deep as samples are (EMA weights, eval mode, fresh noise per batch). The JSON goes to "
+       "--json FILE (- for stdout), by default eval-step-N.json in the run directory.",
+       {{"checkpoint", "PATH",
+         "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
+        {"metrics", "A,B", "metric nodes to run (default: every node of a metrics/ type)"},
+        {"samples", "N", "rows drawn for each metric input (default: outputs.eval.samples, else 2500)"},
+        {"json", "FILE", "where the figures go as JSON (- for stdout)"},
+        {"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"},
+        {"threads", "N", "CPU threads (default: every core this process may use)"},
+        kSet,
+        kPluginPath,
+        kHelp},
+       1,
+       1,
+       eval_command},
       {"validate",
        "GRAPH",
        "Check a graph file against the loaded plugins' contracts; report every problem with its JSON path.",

@@ -107,6 +107,31 @@ TEST_CASE("GraphErrors.EachMistakeNamesItsPlace") {
        "g.json: /phases/0/minimize: \"batch.label\" is not a scalar"},
       {"seed too large", [](json& g) { g["seed"] = json(std::uint64_t(1) << 63); },
        "g.json: /seed: \"seed\" is 9223372036854775808, too large"},
+      {"unknown schedule",
+       [](json& g) {
+         g["phases"][0]["optimizer"]["schedule"] = {{"type", "cosine"}};
+       },
+       "g.json: /phases/0/optimizer/schedule/type: unknown schedule \"cosine\""},
+      {"schedule ending before it starts",
+       [](json& g) {
+         g["phases"][0]["optimizer"]["schedule"] = {{"type", "linear"}, {"start", 100}, {"end", 50}};
+       },
+       "g.json: /phases/0/optimizer/schedule/end: the decay must end after it starts"},
+      {"step schedule without every",
+       [](json& g) {
+         g["phases"][1]["optimizer"]["schedule"] = {{"type", "step"}, {"gamma", 0.5}};
+       },
+       "g.json: /phases/1/optimizer/schedule: missing field \"every\""},
+      {"eval without metrics",
+       [](json& g) {
+         g["outputs"]["eval"] = {{"every", 10}};
+       },
+       "g.json: /outputs/eval: the graph has no node of a metrics/ type"},
+      {"eval naming a module node",
+       [](json& g) {
+         g["outputs"]["eval"] = {{"metrics", {"fake"}}};
+       },
+       "g.json: /outputs/eval/metrics/0: node \"fake\" is a nets/dcgan-generator, not a function node"},
       {"not an object", [](json& g) { g = json::array(); },
        "g.json: a graph file is a JSON object, but this one holds a list"},
   };

@@ -11,8 +11,15 @@
 namespace ganglion {
 
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
-  const std::string tmp = path + ".tmp";
   std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) throw UserError(path, "", "is a folder, not a file to write");
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    // /dev/null, a pipe, a terminal: written in place; renaming over one would replace the device.
+    write(path);
+    return;
+  }
+  const std::string tmp = path + ".tmp";
   try {
     write(tmp);
     std::filesystem::rename(tmp, path);

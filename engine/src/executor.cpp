@@ -57,10 +57,12 @@ class Executor::Context : public RunContext {
   std::int64_t step() const override { return step_; }
   bool sampling() const override { return sampling_; }
 
-  /// Sampling draws the same noise every time, so successive sample grids are comparable.
-  void begin_sampling() {
+  /// Sampling draws the same noise every time, so successive sample grids are comparable; draw k
+  /// of an evaluation gets noise of its own.
+  void begin_sampling(std::uint64_t draw = 0) {
     sampling_ = true;
-    sample_generator_ = at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull);
+    sample_generator_ =
+        at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull ^ (draw * 0x9E3779B97F4A7C15ull));
   }
   void end_sampling() { sampling_ = false; }
 
@@ -286,6 +288,11 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
         torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
       }
       RECORD_FUNCTION("ganglion::optimizer_step", std::vector<c10::IValue>());
+      auto& groups = optimizers_[pp.phase]->param_groups();
+      for (size_t i = 0; i < spec.update.size() && i < groups.size(); ++i) {
+        const OptimizerSpec& o = spec.update[i].optimizer;
+        if (o.schedule != "constant") groups[i].options().set_lr(o.lr * o.lr_factor(step));
+      }
       optimizers_[pp.phase]->step();
     }
     for (int m : pp.updated) {
@@ -342,14 +349,48 @@ IterationRecord Executor::run_iteration(std::int64_t step) {
   return record;
 }
 
-torch::Tensor Executor::sample(const PortRef& ref) {
+torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw(ref, 0); }
+
+torch::Tensor Executor::draw(const PortRef& ref, std::int64_t count) {
+  std::vector<torch::Tensor> parts;
+  std::int64_t have = 0;
+  for (std::uint64_t k = 1; have < count; ++k) {
+    torch::Tensor part = sample_draw(ref, k);
+    if (part.dim() == 0 || part.size(0) == 0)
+      throw NodeFailure("\"" + graph_.port_name(ref) + "\" gives no rows to draw from (its shape is " +
+                        c10::str(part.sizes()) + ")");
+    have += part.size(0);
+    parts.push_back(std::move(part));
+  }
+  return torch::cat(parts).narrow(0, 0, count);
+}
+
+TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
+  const NodeEntry& n = graph_.nodes.at(node);
+  if (n.kind() != NodeKind::Function || !functions_[node])
+    throw std::logic_error(n.name + " is not a function node");
+  torch::NoGradGuard no_grad;
+  context_->begin_sampling();
+  TensorMap out;
+  try {
+    out = functions_[node]->forward(inputs, *context_);
+  } catch (const std::exception& e) {
+    context_->end_sampling();
+    throw NodeFailure(describe(n) + " failed: " + message_of(e));
+  }
+  context_->end_sampling();
+  check_outputs(node, out);
+  return out;
+}
+
+torch::Tensor Executor::sample_draw(const PortRef& ref, std::uint64_t draw) {
   std::vector<char> needed(graph_.nodes.size(), 0);
   needed[ref.node] = 1;
   for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
     if (needed[*it])
       for (const auto& [port, r] : graph_.nodes[*it].inputs) needed[r.node] = 1;
   for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->eval();
-  context_->begin_sampling();
+  context_->begin_sampling(draw);
   torch::Tensor out;
   try {
     torch::NoGradGuard no_grad;

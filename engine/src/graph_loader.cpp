@@ -184,6 +184,8 @@ class Loader {
   void load_phases(const json& phases, Graph& g, bool refs_ok);
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
+  void load_eval(const json& e, Graph& g);
+  void load_schedule(const json& j, const std::string& pointer, OptimizerSpec& o);
 
   /// A problem of a graph still being built: an error for a runnable graph, else a thing to do.
   void unfinished(const std::string& pointer, const std::string& message);
@@ -527,13 +529,49 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
   }
 }
 
+void Loader::load_schedule(const json& j, const std::string& pointer, OptimizerSpec& o) {
+  if (!j.is_object()) {
+    diags_.error(pointer,
+                 "expected an object such as {\"type\": \"linear\", \"to\": 0} or {\"type\": \"step\", "
+                 "\"every\": 1000, \"gamma\": 0.5}, found " +
+                     type_name(j));
+    return;
+  }
+  const std::string* type = string_field(j, "type", pointer, true);
+  if (!type) return;
+  static const std::vector<std::string> kinds{"constant", "linear", "step"};
+  if (std::find(kinds.begin(), kinds.end(), *type) == kinds.end()) {
+    diags_.error(pointer + "/type", "unknown schedule " + quote(*type) + did_you_mean(*type, kinds) +
+                                        "; available: constant, linear, step");
+    return;
+  }
+  o.schedule = *type;
+  if (*type == "linear") {
+    check_keys(j, pointer, {"type", "start", "end", "to"});
+    o.start = integer_field(j, "start", pointer, 0, 0);
+    o.end = integer_field(j, "end", pointer, 0, 1);
+    o.to = number_field(j, "to", pointer, 0.0, 0.0, 1e6);
+    if (o.end != 0 && o.end <= o.start)
+      diags_.error(pointer + "/end", "the decay must end after it starts (start " + std::to_string(o.start) +
+                                         ", end " + std::to_string(o.end) + ")");
+  } else if (*type == "step") {
+    check_keys(j, pointer, {"type", "every", "gamma"});
+    if (!j.contains("every")) diags_.error(pointer, "missing field \"every\" (iterations between decays)");
+    o.every = integer_field(j, "every", pointer, 1, 1);
+    o.gamma = number_field(j, "gamma", pointer, 0.1, 0.0, 1e6);
+  } else {
+    check_keys(j, pointer, {"type"});
+  }
+}
+
 OptimizerSpec Loader::load_optimizer(const json& j, const std::string& pointer, OptimizerSpec o) {
   if (!j.is_object()) {
     diags_.error(pointer,
                  "expected an object such as {\"type\": \"adam\", \"lr\": 0.0002}, found " + type_name(j));
     return o;
   }
-  check_keys(j, pointer, {"type", "lr", "betas", "momentum", "alpha", "eps", "weight_decay", "module"});
+  check_keys(j, pointer,
+             {"type", "lr", "betas", "momentum", "alpha", "eps", "weight_decay", "module", "schedule"});
   if (const std::string* type = string_field(j, "type", pointer, false)) {
     static const std::vector<std::string> kinds{"adam", "sgd", "rmsprop"};
     if (std::find(kinds.begin(), kinds.end(), *type) == kinds.end())
@@ -547,6 +585,7 @@ OptimizerSpec Loader::load_optimizer(const json& j, const std::string& pointer, 
   o.alpha = number_field(j, "alpha", pointer, o.alpha, 0.0, 1.0);
   o.eps = number_field(j, "eps", pointer, o.eps, 0.0, 1.0);
   o.weight_decay = number_field(j, "weight_decay", pointer, o.weight_decay, 0.0, 1e3);
+  if (j.contains("schedule")) load_schedule(j["schedule"], pointer + "/schedule", o);
   if (j.contains("betas")) {
     const auto& b = j["betas"];
     if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number() || b[0].get<double>() < 0 ||
@@ -644,12 +683,60 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
   }
 }
 
+void Loader::load_eval(const json& e, Graph& g) {
+  const std::string p = "/outputs/eval";
+  if (!e.is_object()) {
+    diags_.error(p, "expected an object such as {\"every\": 1000, \"samples\": 2500}");
+    return;
+  }
+  check_keys(e, p, {"every", "samples", "metrics"});
+  auto& spec = g.outputs.eval;
+  spec.enabled = true;
+  spec.every = integer_field(e, "every", p, spec.every, 1);
+  spec.samples = integer_field(e, "samples", p, spec.samples, 1);
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes) names.push_back(n.name);
+  if (e.contains("metrics")) {
+    const json& m = e["metrics"];
+    if (!m.is_array()) {
+      diags_.error(p + "/metrics", "expected an array of node names, found " + type_name(m));
+      return;
+    }
+    for (size_t i = 0; i < m.size(); ++i) {
+      const std::string at = p + "/metrics/" + std::to_string(i);
+      if (!m[i].is_string()) {
+        diags_.error(at, "expected a node name, found " + type_name(m[i]));
+        continue;
+      }
+      const std::string name = m[i].get<std::string>();
+      const int n = g.find_node(name);
+      if (n < 0)
+        diags_.error(at, "no node " + quote(name) + did_you_mean(name, names));
+      else if (g.nodes[n].type && g.nodes[n].kind() != NodeKind::Function)
+        diags_.error(at, "node " + quote(name) + " is a " + g.nodes[n].contract().type() +
+                             ", not a function node that can score a draw");
+      else
+        spec.metrics.push_back(name);
+    }
+  } else {
+    bool any = false;
+    for (const auto& n : g.nodes)
+      if (n.type && n.kind() == NodeKind::Function && n.contract().type().rfind("metrics/", 0) == 0)
+        any = true;
+    if (!any)
+      diags_.error(
+          p,
+          "the graph has no node of a metrics/ type to evaluate; add one (e.g. metrics/mixture-modes) "
+          "or list function nodes in \"metrics\"");
+  }
+}
+
 void Loader::load_outputs(const json& outputs, Graph& g) {
   if (!outputs.is_object()) {
     diags_.error("/outputs", "expected an object, found " + type_name(outputs));
     return;
   }
-  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log"});
+  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval"});
   if (outputs.contains("samples")) {
     const json& s = outputs["samples"];
     const std::string p = "/outputs/samples";
@@ -682,6 +769,7 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
           integer_field(c, "keep", "/outputs/checkpoint", g.outputs.keep_checkpoints, 1);
     }
   }
+  if (outputs.contains("eval")) load_eval(outputs["eval"], g);
   if (outputs.contains("log")) {
     const json& l = outputs["log"];
     if (!l.is_object()) {
@@ -736,6 +824,12 @@ Graph Loader::build(json document) {
   else
     load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
   if (document.contains("outputs")) load_outputs(document["outputs"], g);
+  // A linear decay without "end" ends at the graph's last iteration.
+  for (auto& phase : g.phases)
+    for (auto& u : phase.update)
+      if (u.optimizer.schedule == "linear" && u.optimizer.end == 0) {
+        u.optimizer.end = std::max<std::int64_t>(g.steps, u.optimizer.start + 1);
+      }
   diags_.throw_if_any();
   g.document = std::move(document);
   return g;

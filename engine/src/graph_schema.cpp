@@ -90,7 +90,21 @@ json optimizer_properties() {
       {"momentum", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
       {"alpha", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "rmsprop smoothing"}}},
       {"eps", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
-      {"weight_decay", {{"type", "number"}, {"minimum", 0}, {"maximum", 1000}}}};
+      {"weight_decay", {{"type", "number"}, {"minimum", 0}, {"maximum", 1000}}},
+      {"schedule",
+       {{"type", "object"},
+        {"required", {"type"}},
+        {"additionalProperties", false},
+        {"description",
+         "learning-rate schedule: linear (1 at start, `to` at end, default end: the graph's steps) or step "
+         "(times gamma every N iterations)"},
+        {"properties",
+         {{"type", {{"enum", {"constant", "linear", "step"}}}},
+          {"start", {{"type", "integer"}, {"minimum", 0}}},
+          {"end", {{"type", "integer"}, {"minimum", 1}}},
+          {"to", {{"type", "number"}, {"minimum", 0}}},
+          {"every", {{"type", "integer"}, {"minimum", 1}}},
+          {"gamma", {{"type", "number"}, {"minimum", 0}}}}}}}};
 }
 
 json positive_integer(const char* doc) { return {{"type", "integer"}, {"minimum", 1}, {"description", doc}}; }
@@ -198,6 +212,15 @@ json graph_schema(const PluginRegistry& registry) {
   outputs["properties"]["checkpoint"]["properties"]["keep"] = positive_integer("checkpoints kept");
   outputs["properties"]["log"] = {{"type", "object"}, {"additionalProperties", false}};
   outputs["properties"]["log"]["properties"]["every"] = positive_integer("log every N iterations");
+  outputs["properties"]["eval"] = {{"type", "object"}, {"additionalProperties", false}};
+  outputs["properties"]["eval"]["properties"]["every"] =
+      positive_integer("evaluate the metrics every N iterations");
+  outputs["properties"]["eval"]["properties"]["samples"] =
+      positive_integer("rows drawn for each metric input");
+  outputs["properties"]["eval"]["properties"]["metrics"] = {
+      {"type", "array"},
+      {"items", {{"type", "string"}}},
+      {"description", "metric nodes to run (default: every node of a metrics/ type)"}};
   defs["outputs"] = outputs;
 
   json schema;

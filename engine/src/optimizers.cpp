@@ -4,6 +4,7 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include <cmath>
 #include <stdexcept>
 
 namespace ganglion {
@@ -47,6 +48,17 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     return std::make_unique<torch::optim::SGD>(groups, static_cast<torch::optim::SGDOptions&>(*defaults));
   return std::make_unique<torch::optim::RMSprop>(groups,
                                                  static_cast<torch::optim::RMSpropOptions&>(*defaults));
+}
+
+double OptimizerSpec::lr_factor(std::int64_t step) const {
+  if (schedule == "linear") {
+    if (step <= start) return 1.0;
+    if (step >= end) return to;
+    const double t = double(step - start) / double(end - start);
+    return 1.0 + (to - 1.0) * t;
+  }
+  if (schedule == "step") return std::pow(gamma, double(step / every));
+  return 1.0;
 }
 
 }  // namespace ganglion

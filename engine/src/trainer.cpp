@@ -12,6 +12,7 @@
 
 #include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/checkpoint.h"
+#include "ganglion/engine/evaluation.h"
 #include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph.h"
 #include "ganglion/engine/planner.h"
@@ -142,6 +143,8 @@ int train(const Graph& graph, const RunOptions& options) {
     last_checkpoint = write_checkpoint(run_dir.string(), at, executor, graph.outputs.keep_checkpoints);
   };
   const std::int64_t first_step = step;
+  const std::vector<int> eval_nodes =
+      graph.outputs.eval.enabled ? metric_nodes(graph, graph.outputs.eval.metrics) : std::vector<int>{};
   try {
     while (step < last_step) {
       ++step;
@@ -164,6 +167,11 @@ int train(const Graph& graph, const RunOptions& options) {
         progress.update(step, losses, window_s > 0 ? window_steps / window_s : 0.0);
         window_start = now;
         window_steps = window_samples = 0;
+      }
+      if (graph.outputs.eval.enabled && (step % graph.outputs.eval.every == 0 || last)) {
+        const auto figures = evaluate_metrics(executor, graph, eval_nodes, graph.outputs.eval.samples);
+        log.write(nlohmann::json{{"step", step}, {"eval", figures}});
+        progress.note("eval at step " + std::to_string(step) + ": " + describe_figures(figures));
       }
       if (graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
         const auto& spec = graph.outputs.samples;

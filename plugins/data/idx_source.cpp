@@ -103,4 +103,9 @@ class IdxSource : public Source {
 
 }  // namespace ganglion::data
 
-GANGLION_PLUGIN("data", GANGLION_VERSION) { registrar.add(ganglion::node_type<ganglion::data::IdxSource>()); }
+void register_gaussian_mixture(ganglion::TypeRegistrar&);
+
+GANGLION_PLUGIN("data", GANGLION_VERSION) {
+  registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
+  register_gaussian_mixture(registrar);
+}

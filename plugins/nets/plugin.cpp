@@ -3,8 +3,10 @@
 
 void register_dcgan_generator(ganglion::TypeRegistrar&);
 void register_dcgan_discriminator(ganglion::TypeRegistrar&);
+void register_mlp(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
   register_dcgan_discriminator(registrar);
+  register_mlp(registrar);
 }

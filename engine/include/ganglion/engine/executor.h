@@ -50,6 +50,11 @@ class Executor {
   /// Evaluates `ref` for output without training: EMA weights where a module keeps them, modules
   /// in eval mode, no gradients, the same noise every time, data from the start of the data set.
   torch::Tensor sample(const PortRef& ref);
+  /// `count` rows of `ref`, computed as for samples, batch after batch, each batch with noise of its
+  /// own (data sources repeat their first batch): the large draws that metrics score.
+  torch::Tensor draw(const PortRef& ref, std::int64_t count);
+  /// Runs function node `node` on `inputs` without gradients (metrics on a draw).
+  TensorMap apply_function(int node, const TensorMap& inputs);
 
   void save(torch::serialize::OutputArchive& archive) const;
   /// Throws UserError when the archive does not fit this graph.
@@ -81,6 +86,7 @@ class Executor {
   void update_ema(int module, std::int64_t step);
   void check_outputs(int node, const TensorMap& out);
   void end_sampling();
+  torch::Tensor sample_draw(const PortRef& ref, std::uint64_t draw);
   /// What a node or module named `name` is made with: its params and its own seed.
   ValueObserver observer_;
   NodeSetup setup_for(const std::string& name, const Params& params) const;

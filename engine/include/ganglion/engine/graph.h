@@ -65,6 +65,15 @@ struct OptimizerSpec {
   double alpha = 0.99;                ///< rmsprop smoothing
   double eps = 1e-8;
   double weight_decay = 0.0;
+  /// Learning-rate schedule, a pure function of the iteration (so resuming needs no state):
+  /// constant; linear from 1 at `start` to `to` at `end` (default: the graph's steps); or step,
+  /// times `gamma` every `every` iterations.
+  std::string schedule = "constant";
+  std::int64_t start = 0, end = 0, every = 0;
+  double to = 0.0, gamma = 0.1;
+
+  /// The factor on `lr` at iteration `step` (counted from 1).
+  double lr_factor(std::int64_t step) const;
 };
 
 /// A module a phase updates, with the optimiser settings for it.
@@ -93,8 +102,17 @@ struct SamplesSpec {
   std::int64_t every = 500;
 };
 
+/// outputs.eval: metrics on a draw of samples every N iterations, into log.jsonl.
+struct EvalSpec {
+  bool enabled = false;
+  std::int64_t every = 1000;
+  std::int64_t samples = 2500;       ///< rows drawn for each metric input
+  std::vector<std::string> metrics;  ///< node names; empty = every metrics/ node
+};
+
 struct OutputsSpec {
   SamplesSpec samples;
+  EvalSpec eval;
   std::int64_t checkpoint_every = 1000;
   std::int64_t keep_checkpoints = 3;
   std::int64_t log_every = 10;
