@@ -2,6 +2,7 @@
 // metric against hand-placed samples, and `ganglion eval` / outputs.eval end to end.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -196,4 +197,30 @@ TEST_CASE("Mixtures.EvalFailuresAreClearUserErrors") {
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("/outputs/eval/metrics/0") != std::string::npos);
   CHECK(r.err.find("did you mean \"modes\"") != std::string::npos);
+}
+
+TEST_CASE("Graphs.EveryShippedGraphTrainsTwoIterations") {
+  REQUIRE(test::mnist_available());
+  int graphs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(GANGLION_SOURCE_DIR) + "/graphs")) {
+    const auto path = entry.path();
+    if (path.extension() != ".json" || path.filename() == "ganglion.schema.json") continue;
+    ++graphs;
+    CAPTURE(path.string());
+    const std::string run = test::temp_dir("shipped-" + path.stem().string());
+    const auto r = test::run_cli(
+        {"run", path.string(), "--out", run, "--steps", "2", "--threads", "1", "--device", "cpu"});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    const auto log = test::read_log(run);
+    REQUIRE(!log.empty());
+    // The last iteration is logged with a finite loss for every phase.
+    bool logged_losses = false;
+    for (const auto& line : log)
+      if (line.contains("losses") && line.at("step") == 2) {
+        logged_losses = true;
+        for (const auto& [phase, value] : line.at("losses").items()) CHECK(std::isfinite(value.get<double>()));
+      }
+    CHECK(logged_losses);
+  }
+  CHECK(graphs >= 7);
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Trains one variant for its graph's fixed budget on this machine and prints its metrics: the
+# numbers docs/quality.md records. Runs go to runs/quality/VARIANT (resumed if present).
+#   bench/quality.sh VARIANT [--threads N]      VARIANT: see --list
+#   bench/quality.sh --list
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ganglion=build/editor-cli/ganglion
+variants=(gan-ring8 gan-ring8-minimax gan-ring8-pac2 gan-grid25-pac2)
+case "${1:-}" in
+  ""|-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+  --list) printf '%s\n' "${variants[@]}"; exit 0 ;;
+esac
+variant=$1; shift
+[ -f "graphs/$variant.json" ] || { echo "quality.sh: no graph graphs/$variant.json (try --list)" >&2; exit 2; }
+[ -x "$ganglion" ] || { echo "quality.sh: build first (scripts/setup.sh --no-train)" >&2; exit 2; }
+out=runs/quality/$variant
+start=$(date +%s)
+"$ganglion" run "graphs/$variant.json" --out "$out" --resume --log-format jsonl "$@" > "$out.log" 2>&1 ||
+  { tail -5 "$out.log" >&2; exit 1; }
+seconds=$(( $(date +%s) - start ))
+echo "$variant: trained in ${seconds} s on $(nproc) core(s) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+"$ganglion" eval "graphs/$variant.json" --checkpoint "$out" --json "$out/eval.json"
