@@ -106,9 +106,9 @@ struct Graphed {
 };
 
 std::unique_ptr<Graphed> make_graphed(const ganglion::PluginRegistry& registry, const std::string& file,
-                                      torch::Device device) {
+                                      torch::Device device, const std::vector<std::string>& overrides = {}) {
   auto g = std::make_unique<Graphed>();
-  g->graph = ganglion::load_graph(file, {}, registry);
+  g->graph = ganglion::load_graph(file, overrides, registry);
   g->plan = ganglion::make_plan(g->graph);
   g->executor = std::make_unique<ganglion::Executor>(g->graph, g->plan, device);
   return g;
@@ -139,13 +139,11 @@ double compare(const std::string& what, const std::map<std::string, torch::Tenso
   return worst;
 }
 
-int check(const ganglion::PluginRegistry& registry, const std::string& graph_file,
-          const torch::Tensor& images, torch::Device device) {
-  // Full float32 on the GPU too: TF32 convolutions round each product to 10 bits, and Adam's
-  // first step, nearly sign(gradient), turns that into different weights for the G phase.
-  at::globalContext().setAllowTF32CuDNN(false);
-  at::globalContext().setFloat32MatmulPrecision("highest");
-  auto g = make_graphed(registry, graph_file, device);
+// One step of the graph, with G's transposed convolutions computed by `method`, against the
+// hand-written step; returns the largest relative difference.
+double check_method(const ganglion::PluginRegistry& registry, const std::string& graph_file,
+                    const torch::Tensor& images, torch::Device device, const std::string& method) {
+  auto g = make_graphed(registry, graph_file, device, {"modules.G.params.transposed_conv=" + method});
   bench::ReferenceDcgan reference(images.narrow(0, 0, 64), device);
   reference.load_from(module_named(*g, "G"), module_named(*g, "D"));  // before the graph's step moves them
   torch::Tensor real, noise;
@@ -159,7 +157,8 @@ int check(const ganglion::PluginRegistry& registry, const std::string& graph_fil
   reference.step(real, noise, &want);
   const double d_err = std::abs(record.losses().at("D") - want.d_loss) / std::abs(want.d_loss);
   const double g_err = std::abs(record.losses().at("G") - want.g_loss) / std::abs(want.g_loss);
-  std::printf("first step from the same weights, batch and noise (%s):\n", device.str().c_str());
+  std::printf("first step from the same weights, batch and noise (%s, transposed_conv %s):\n",
+              device.str().c_str(), method.c_str());
   std::printf("  loss D: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("D"),
               want.d_loss, d_err);
   std::printf("  loss G: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("G"),
@@ -167,8 +166,25 @@ int check(const ganglion::PluginRegistry& registry, const std::string& graph_fil
   double worst = std::max(d_err, g_err);
   worst = std::max(worst, compare("D", want.d_grads, module_named(*g, "D")));
   worst = std::max(worst, compare("G", want.g_grads, module_named(*g, "G")));
+  return worst;
+}
+
+// Every formulation of the generator's transposed convolutions (auto picks per shape, LibTorch
+// version and device; subpixel and phases force one for every layer) against the hand-written step.
+int check(const ganglion::PluginRegistry& registry, const std::string& graph_file,
+          const torch::Tensor& images, torch::Device device) {
+  // Full float32 on the GPU too: TF32 convolutions round each product to 10 bits, and Adam's
+  // first step, nearly sign(gradient), turns that into different weights for the G phase.
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setFloat32MatmulPrecision("highest");
   // float32 rounding through a dozen layers and a sign-like Adam step; a wrong term is far larger.
   const double tolerance = 1e-4;
+  double worst = 0;
+  for (const std::string method : {"auto", "subpixel", "phases"}) {
+    const double err = check_method(registry, graph_file, images, device, method);
+    std::printf("transposed_conv %s: largest relative difference %.2e\n", method.c_str(), err);
+    worst = std::max(worst, err);
+  }
   std::printf("%s: largest relative difference %.2e (tolerance %.0e)\n",
               worst <= tolerance ? "same" : "DIFFERENT", worst, tolerance);
   return worst <= tolerance ? 0 : 1;

@@ -15,6 +15,7 @@ variant=$1; shift
 [ -f "graphs/$variant.json" ] || { echo "quality.sh: no graph graphs/$variant.json (try --list)" >&2; exit 2; }
 [ -x "$ganglion" ] || { echo "quality.sh: build first (scripts/setup.sh --no-train)" >&2; exit 2; }
 out=runs/quality/$variant
+mkdir -p runs/quality
 start=$(date +%s)
 "$ganglion" run "graphs/$variant.json" --out "$out" --resume --log-format jsonl "$@" > "$out.log" 2>&1 ||
   { tail -5 "$out.log" >&2; exit 1; }

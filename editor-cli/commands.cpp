@@ -101,7 +101,9 @@ int eval_command(const ParsedArgs& args) {
   // The checkpoint: a file, or the newest in a run directory (by default the graph's).
   const std::string given = args.value("checkpoint", "runs/" + graph.name);
   std::string checkpoint = given, run_dir;
-  if (fs::is_directory(given)) {
+  if (fs::is_regular_file(given) && fs::path(given).parent_path().filename() == "checkpoints") {
+    run_dir = fs::path(given).parent_path().parent_path().string();  // RUN/checkpoints/step-N.pt
+  } else if (fs::is_directory(given)) {
     const auto latest = latest_checkpoint(given);
     if (!latest)
       throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
@@ -120,15 +122,17 @@ int eval_command(const ParsedArgs& args) {
   } catch (const NodeFailure& e) {
     throw UserError(std::string(e.what()) + " (evaluating " + checkpoint + ")");
   }
+  std::string json_file = args.value("json");
+  // With the JSON on stdout, the lines go to stderr, so that stdout stays one JSON document.
+  FILE* lines = json_file == "-" ? stderr : stdout;
   for (const auto& [node, outputs] : figures.items())
     for (const auto& [name, v] : outputs.items())
-      std::printf("%s.%s %.6g\n", node.c_str(), name.c_str(), v.get<double>());
+      std::fprintf(lines, "%s.%s %.6g\n", node.c_str(), name.c_str(), v.get<double>());
   nlohmann::ordered_json result{{"graph", graph.file},
                                 {"checkpoint", checkpoint},
                                 {"step", step},
                                 {"samples", samples},
                                 {"metrics", figures}};
-  std::string json_file = args.value("json");
   if (json_file.empty() && !run_dir.empty()) {
     char name[48];
     std::snprintf(name, sizeof name, "eval-step-%08lld.json", static_cast<long long>(step));

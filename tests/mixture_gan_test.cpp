@@ -202,7 +202,8 @@ TEST_CASE("Mixtures.EvalFailuresAreClearUserErrors") {
 TEST_CASE("Graphs.EveryShippedGraphTrainsTwoIterations") {
   REQUIRE(test::mnist_available());
   int graphs = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(GANGLION_SOURCE_DIR) + "/graphs")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(GANGLION_SOURCE_DIR) + "/graphs")) {
     const auto path = entry.path();
     if (path.extension() != ".json" || path.filename() == "ganglion.schema.json") continue;
     ++graphs;
@@ -218,7 +219,8 @@ TEST_CASE("Graphs.EveryShippedGraphTrainsTwoIterations") {
     for (const auto& line : log)
       if (line.contains("losses") && line.at("step") == 2) {
         logged_losses = true;
-        for (const auto& [phase, value] : line.at("losses").items()) CHECK(std::isfinite(value.get<double>()));
+        for (const auto& [phase, value] : line.at("losses").items())
+          CHECK(std::isfinite(value.get<double>()));
       }
     CHECK(logged_losses);
   }

@@ -16,7 +16,15 @@ void write_atomically(const std::string& path, const std::function<void(const st
   if (std::filesystem::is_directory(status)) throw UserError(path, "", "is a folder, not a file to write");
   if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
     // /dev/null, a pipe, a terminal: written in place; renaming over one would replace the device.
-    write(path);
+    try {
+      write(path);
+    } catch (const UserError&) {
+      throw;
+    } catch (const c10::Error& e) {
+      throw UserError(path, "", std::string("cannot write the file: ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw UserError(path, "", std::string("cannot write the file: ") + e.what());
+    }
     return;
   }
   const std::string tmp = path + ".tmp";

@@ -76,6 +76,7 @@ class Executor::Context : public RunContext {
 
 Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
     : graph_(graph), plan_(plan), device_(device) {
+  last_step_ = graph.steps;
   context_ = std::make_unique<Context>(device, graph.seed);
   torch::manual_seed(graph.seed);  // for anything a plugin draws from torch's default generator
   Diagnostics diags(graph.file);
@@ -291,7 +292,7 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
       auto& groups = optimizers_[pp.phase]->param_groups();
       for (size_t i = 0; i < spec.update.size() && i < groups.size(); ++i) {
         const OptimizerSpec& o = spec.update[i].optimizer;
-        if (o.schedule != "constant") groups[i].options().set_lr(o.lr * o.lr_factor(step));
+        if (o.schedule != "constant") groups[i].options().set_lr(o.lr * o.lr_factor(step, last_step_));
       }
       optimizers_[pp.phase]->step();
     }

@@ -683,6 +683,12 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
   }
 }
 
+bool scalar_outputs(const Contract& c) {
+  for (const auto& out : c.outputs())
+    if (out.rank() != 0) return false;
+  return true;
+}
+
 void Loader::load_eval(const json& e, Graph& g) {
   const std::string p = "/outputs/eval";
   if (!e.is_object()) {
@@ -715,9 +721,15 @@ void Loader::load_eval(const json& e, Graph& g) {
       else if (g.nodes[n].type && g.nodes[n].kind() != NodeKind::Function)
         diags_.error(at, "node " + quote(name) + " is a " + g.nodes[n].contract().type() +
                              ", not a function node that can score a draw");
+      else if (g.nodes[n].type && !scalar_outputs(g.nodes[n].contract()))
+        diags_.error(at,
+                     "node " + quote(name) + " (" + g.nodes[n].contract().type() +
+                         ") has outputs that are not single numbers; a metric gives one number per output");
       else
         spec.metrics.push_back(name);
     }
+    if (m.empty())
+      diags_.error(p + "/metrics", "an empty list; name metric nodes, or leave \"metrics\" out for all");
   } else {
     bool any = false;
     for (const auto& n : g.nodes)
@@ -824,12 +836,6 @@ Graph Loader::build(json document) {
   else
     load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
   if (document.contains("outputs")) load_outputs(document["outputs"], g);
-  // A linear decay without "end" ends at the graph's last iteration.
-  for (auto& phase : g.phases)
-    for (auto& u : phase.update)
-      if (u.optimizer.schedule == "linear" && u.optimizer.end == 0) {
-        u.optimizer.end = std::max<std::int64_t>(g.steps, u.optimizer.start + 1);
-      }
   diags_.throw_if_any();
   g.document = std::move(document);
   return g;

@@ -50,14 +50,15 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
                                                  static_cast<torch::optim::RMSpropOptions&>(*defaults));
 }
 
-double OptimizerSpec::lr_factor(std::int64_t step) const {
+double OptimizerSpec::lr_factor(std::int64_t step, std::int64_t last_step) const {
   if (schedule == "linear") {
+    const std::int64_t stop = end > 0 ? end : std::max(last_step, start + 1);
     if (step <= start) return 1.0;
-    if (step >= end) return to;
-    const double t = double(step - start) / double(end - start);
+    if (step >= stop) return to;
+    const double t = double(step - start) / double(stop - start);
     return 1.0 + (to - 1.0) * t;
   }
-  if (schedule == "step") return std::pow(gamma, double(step / every));
+  if (schedule == "step") return std::pow(gamma, double((step - 1) / every));
   return 1.0;
 }
 

@@ -102,6 +102,7 @@ int train(const Graph& graph, const RunOptions& options) {
 
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(device_name));
+  executor.set_last_step(last_step);
   std::int64_t step = 0;
   if (options.resume && latest) step = read_checkpoint(latest->path, executor);
   // Only once the checkpoint is known to fit: graph.json describes the checkpoints beside it.
@@ -168,11 +169,6 @@ int train(const Graph& graph, const RunOptions& options) {
         window_start = now;
         window_steps = window_samples = 0;
       }
-      if (graph.outputs.eval.enabled && (step % graph.outputs.eval.every == 0 || last)) {
-        const auto figures = evaluate_metrics(executor, graph, eval_nodes, graph.outputs.eval.samples);
-        log.write(nlohmann::json{{"step", step}, {"eval", figures}});
-        progress.note("eval at step " + std::to_string(step) + ": " + describe_figures(figures));
-      }
       if (graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
         const auto& spec = graph.outputs.samples;
         torch::Tensor value = executor.sample(spec.from);
@@ -189,6 +185,12 @@ int train(const Graph& graph, const RunOptions& options) {
         });
       }
       if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
+      // After the checkpoint: a metric that fails costs no training.
+      if (graph.outputs.eval.enabled && (step % graph.outputs.eval.every == 0 || last)) {
+        const auto figures = evaluate_metrics(executor, graph, eval_nodes, graph.outputs.eval.samples);
+        log.write(nlohmann::json{{"step", step}, {"eval", figures}});
+        progress.note("eval at step " + std::to_string(step) + ": " + describe_figures(figures));
+      }
       if (stop_signal != 0) {
         if (step % graph.outputs.checkpoint_every != 0 && !last) checkpoint(step);
         progress.finish();

@@ -104,8 +104,10 @@ class IdxSource : public Source {
 }  // namespace ganglion::data
 
 void register_gaussian_mixture(ganglion::TypeRegistrar&);
+void register_leaf(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("data", GANGLION_VERSION) {
   registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
   register_gaussian_mixture(registrar);
+  register_leaf(registrar);
 }

@@ -22,6 +22,9 @@ struct MixtureLayout {
 /// The centres, [modes, 2]. Throws std::invalid_argument for an unknown layout or a grid whose
 /// mode count is not a square.
 inline torch::Tensor mixture_centres(const MixtureLayout& m) {
+  if (m.modes > 1 && !(m.layout == "ring" ? m.radius > 0 : m.spacing > 0))
+    throw std::invalid_argument(std::string("param ") + (m.layout == "ring" ? "radius" : "spacing") +
+                                " must be above 0, or every mode lies on the same point");
   if (m.layout == "ring") {
     auto angle = torch::arange(m.modes, torch::kDouble) * (2 * M_PI / double(m.modes));
     return torch::stack({angle.cos(), angle.sin()}, 1).mul(m.radius).to(torch::kFloat);

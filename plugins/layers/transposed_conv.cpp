@@ -57,7 +57,7 @@ torch::Tensor subpixel(const torch::Tensor& x, const torch::Tensor& w, const tor
   const int64_t cin = w.size(0), cout = w.size(1), k = w.size(2), taps = ceil_div(k, s);
   const int64_t h = x.size(2), wd = x.size(3);
   torch::Tensor kernel = k == s * taps ? w : at::constant_pad_nd(w, {0, s * taps - k, 0, s * taps - k});
-  kernel = kernel.view({cin, cout, taps, s, taps, s})
+  kernel = kernel.reshape({cin, cout, taps, s, taps, s})
                .flip({2, 4})
                .permute({1, 3, 5, 0, 2, 4})
                .reshape({cout * s * s, cin, taps, taps})
@@ -176,6 +176,11 @@ torch::Tensor transposed_conv2d(const torch::Tensor& input, const torch::Tensor&
     throw std::invalid_argument(
         "transposed_conv2d: need stride >= 1, padding >= 0 and 0 <= output_padding < stride");
   const int64_t k = weight.size(2);
+  if (output_size(input.size(2), k, stride, padding, output_padding) < 1 ||
+      output_size(input.size(3), k, stride, padding, output_padding) < 1)
+    throw std::invalid_argument("transposed_conv2d: padding " + std::to_string(padding) +
+                                " leaves no output for a " + std::to_string(input.size(2)) + "x" +
+                                std::to_string(input.size(3)) + " input");
   if (method == TransposedConvMethod::Auto)
     method = choose_transposed_conv_method(input, k, stride, padding, output_padding);
   switch (method) {

@@ -24,7 +24,12 @@ class MixtureModes : public Function {
   explicit MixtureModes(const NodeSetup& s)
       : centres_(data::mixture_centres(data::mixture_layout(s.params))),
         radius_(s.params.real("sigmas") * s.params.real("std")),
-        min_samples_(s.params.integer("min_samples")) {}
+        min_samples_(s.params.integer("min_samples")) {
+    if (!(radius_ > 0))
+      throw std::invalid_argument(
+          "params std and sigmas must both be above 0: high quality means within "
+          "sigmas * std of a centre");
+  }
 
   TensorMap forward(const TensorMap& in, RunContext&) override {
     const auto x = in.at("samples").detach().to(torch::kCPU, torch::kFloat);

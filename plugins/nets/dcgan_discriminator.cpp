@@ -7,6 +7,7 @@
 
 #include <ganglion/plugin.h>
 
+#include "layers/spectral_norm.h"
 #include "nets/resolution_check.h"
 
 namespace ganglion::nets {
@@ -25,7 +26,10 @@ class DcganDiscriminator : public NetModule {
         .param_bool("sigmoid", true, "end with a sigmoid (probabilities) instead of logits")
         .param_bool(
             "batchnorm", true,
-            "BatchNorm after the hidden convolutions (off for a WGAN-GP critic: the penalty is per sample)");
+            "BatchNorm after the hidden convolutions (off for a WGAN-GP critic: the penalty is per sample)")
+        .param_bool(
+            "spectral_norm", false,
+            "spectral normalisation of every convolution (Miyato et al. 2018), usually with batchnorm off");
   }
 
   explicit DcganDiscriminator(const NodeSetup& setup) {
@@ -49,10 +53,12 @@ class DcganDiscriminator : public NetModule {
     }
     if (p.flag("sigmoid")) body_->push_back(Sigmoid());
     register_module("body", body_);
+    if (p.flag("spectral_norm")) spectral_norm_ = std::make_unique<layers::SpectralNorm>(*this);
   }
 
   TensorMap forward(const TensorMap& in) override {
     const auto& x = in.at("image");
+    if (spectral_norm_) spectral_norm_->refresh(is_training());
     if (x.size(2) != resolution_ || x.size(3) != resolution_)
       throw std::invalid_argument("input image is " + std::to_string(x.size(2)) + "x" +
                                   std::to_string(x.size(3)) + " but param resolution is " +
@@ -69,6 +75,7 @@ class DcganDiscriminator : public NetModule {
   }
   int64_t resolution_;
   bool batchnorm_ = true;
+  std::unique_ptr<layers::SpectralNorm> spectral_norm_;
   torch::nn::Sequential body_;
 };
 

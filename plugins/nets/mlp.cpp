@@ -9,6 +9,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "layers/spectral_norm.h"
+
 #include <sstream>
 
 namespace ganglion::nets {
@@ -98,7 +100,8 @@ class MlpDiscriminator : public NetModule {
         .param_int("hidden", 200, 1, 65536, "units per hidden layer")
         .param_int("layers", 2, 0, 64, "hidden layers")
         .param_float("negative_slope", 0.2, 0.0, 1.0, "LeakyReLU slope (0: ReLU)")
-        .param_bool("sigmoid", false, "end with a sigmoid (probabilities) instead of logits");
+        .param_bool("sigmoid", false, "end with a sigmoid (probabilities) instead of logits")
+        .param_bool("spectral_norm", false, "spectral normalisation of every layer (Miyato et al. 2018)");
   }
   explicit MlpDiscriminator(const NodeSetup& s) {
     const auto& p = s.params;
@@ -113,8 +116,10 @@ class MlpDiscriminator : public NetModule {
     body_->push_back(torch::nn::Linear(width, 1));
     if (p.flag("sigmoid")) body_->push_back(torch::nn::Sigmoid());
     register_module("body", body_);
+    if (p.flag("spectral_norm")) spectral_norm_ = std::make_unique<layers::SpectralNorm>(*this);
   }
   TensorMap forward(const TensorMap& in) override {
+    if (spectral_norm_) spectral_norm_->refresh(is_training());
     const auto x = in.at("x").flatten(1);
     if (x.size(1) != features_)
       throw std::invalid_argument("input x has " + std::to_string(x.size(1)) +
@@ -125,6 +130,7 @@ class MlpDiscriminator : public NetModule {
  private:
   int64_t features_;
   torch::nn::Sequential body_;
+  std::unique_ptr<layers::SpectralNorm> spectral_norm_;
 };
 
 /// PacGAN (Lin et al. 2018): the discriminator judges `m` samples at once, concatenated along the

@@ -71,6 +71,10 @@ class Executor {
   std::int64_t module_version(int module) const { return module_version_.at(module); }
   torch::Device device() const { return device_; }
 
+  /// The iteration the run ends at (default: the graph's "steps"): where a linear learning-rate
+  /// decay without an explicit end arrives.
+  void set_last_step(std::int64_t step) { last_step_ = step; }
+
   /// Called with each node's outputs as it computes them (not for reused values): for checks,
   /// debugging and benchmarks that need to see what the graph drew or produced.
   using ValueObserver = std::function<void(const std::string& node, const TensorMap& outputs)>;
@@ -89,6 +93,7 @@ class Executor {
   torch::Tensor sample_draw(const PortRef& ref, std::uint64_t draw);
   /// What a node or module named `name` is made with: its params and its own seed.
   ValueObserver observer_;
+  std::int64_t last_step_ = 0;
   NodeSetup setup_for(const std::string& name, const Params& params) const;
 
   const Graph& graph_;

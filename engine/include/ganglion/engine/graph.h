@@ -66,14 +66,14 @@ struct OptimizerSpec {
   double eps = 1e-8;
   double weight_decay = 0.0;
   /// Learning-rate schedule, a pure function of the iteration (so resuming needs no state):
-  /// constant; linear from 1 at `start` to `to` at `end` (default: the graph's steps); or step,
-  /// times `gamma` every `every` iterations.
+  /// constant; linear from 1 after iteration `start` to `to` at iteration `end` (0: the run's last
+  /// iteration); or step, times `gamma` after every `every` iterations (as PyTorch's StepLR).
   std::string schedule = "constant";
   std::int64_t start = 0, end = 0, every = 0;
   double to = 0.0, gamma = 0.1;
 
-  /// The factor on `lr` at iteration `step` (counted from 1).
-  double lr_factor(std::int64_t step) const;
+  /// The factor on `lr` at iteration `step` (counted from 1) of a run that ends at `last_step`.
+  double lr_factor(std::int64_t step, std::int64_t last_step) const;
 };
 
 /// A module a phase updates, with the optimiser settings for it.
