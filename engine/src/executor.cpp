@@ -228,6 +228,10 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
           if (!v.outputs.empty()) record_samples_ += v.outputs.begin()->second.size(0);
         } else {
           v.outputs = sources_[node]->next(in, ctx);
+          // Data sets are the data/ family (noise is not data): images/s counts their rows.
+          if (!sampling && n.contract().type().rfind("data/", 0) == 0 && !v.outputs.empty() &&
+              v.outputs.begin()->second.dim() > 0)
+            record_samples_ += v.outputs.begin()->second.size(0);
         }
         if (prefetchers_[node] && device_ != torch::kCPU)
           for (auto& [port, t] : v.outputs) t = t.to(device_, /*non_blocking=*/true);
