@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "ganglion/engine/atomic_file.h"
@@ -33,6 +34,9 @@ const OptionSpec kSet{
     "set", "PATH=VALUE",
     "override a graph field, e.g. nodes.batch.params.batch=32 (VALUE is JSON, else a string)", true};
 const OptionSpec kHelp{"help", "", "show this help"};
+const OptionSpec kDevice{"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"};
+const OptionSpec kThreads{"threads", "N",
+                          "CPU threads for compute (default: every core this process may use)"};
 
 /// Loads every plugin on the search path; reports skipped libraries on stderr (never silently).
 PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = false) {
@@ -42,6 +46,19 @@ PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = f
     for (const auto& s : registry.skipped())
       std::fprintf(stderr, "ganglion: skipped plugin %s: %s\n", s.file.c_str(), s.reason.c_str());
   return registry;
+}
+
+/// The value of option --`name` as a whole number of at least `min`; nothing when it is absent.
+std::optional<long long> whole_number(const ParsedArgs& args, const std::string& name, long long min) {
+  if (!args.has(name)) return std::nullopt;
+  const std::string v = args.value(name);
+  try {
+    size_t used = 0;
+    const long long x = std::stoll(v, &used);
+    if (used == v.size() && x >= min) return x;
+  } catch (const std::exception&) {
+  }
+  throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
 }
 
 int run_command(const ParsedArgs& args) {
@@ -54,19 +71,8 @@ int run_command(const ParsedArgs& args) {
   options.log_format = args.value("log-format", "text");
   if (options.log_format != "text" && options.log_format != "jsonl")
     throw UserError("--log-format " + options.log_format + ": expected text or jsonl");
-  auto integer = [&](const std::string& name, long long min) -> std::optional<long long> {
-    if (!args.has(name)) return std::nullopt;
-    const std::string v = args.value(name);
-    try {
-      size_t used = 0;
-      const long long x = std::stoll(v, &used);
-      if (used == v.size() && x >= min) return x;
-    } catch (const std::exception&) {
-    }
-    throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
-  };
-  options.steps = integer("steps", 1);
-  options.threads = static_cast<int>(integer("threads", 1).value_or(0));
+  options.steps = whole_number(args, "steps", 1);
+  options.threads = static_cast<int>(whole_number(args, "threads", 1).value_or(0));
   return train(graph, options);
 }
 
@@ -78,26 +84,13 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
-long long whole_number(const ParsedArgs& args, const std::string& name, long long fallback, long long min) {
-  if (!args.has(name)) return fallback;
-  const std::string v = args.value(name);
-  try {
-    size_t used = 0;
-    const long long x = std::stoll(v, &used);
-    if (used == v.size() && x >= min) return x;
-  } catch (const std::exception&) {
-  }
-  throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
-}
-
 int eval_command(const ParsedArgs& args) {
   namespace fs = std::filesystem;
   auto registry = load_plugins(args);
   const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
   const std::vector<int> nodes = metric_nodes(graph, split_commas(args.value("metrics")));
-  const long long samples = whole_number(args, "samples", graph.outputs.eval.samples, 1);
-  const int threads = static_cast<int>(whole_number(args, "threads", 0, 1));
-  torch::set_num_threads(threads > 0 ? threads : available_cores());
+  const long long samples = whole_number(args, "samples", 1).value_or(graph.outputs.eval.samples);
+  torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
   // The checkpoint: a file, or the newest in a run directory (by default the graph's).
   const std::string given = args.value("checkpoint", "runs/" + graph.name);
   std::string checkpoint = given, run_dir;
@@ -298,8 +291,8 @@ std::vector<CommandSpec> commands() {
        {{"out", "DIR", "run directory (default: runs/<graph name>)"},
         {"steps", "N", "train until iteration N (default: the graph's \"steps\")"},
         {"resume", "", "continue from the newest checkpoint in the run directory"},
-        {"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"},
-        {"threads", "N", "CPU threads for compute (default: every core this process may use)"},
+        kDevice,
+        kThreads,
         {"log-format", "F", "text (a progress bar on a terminal, else lines) or jsonl (on stdout)"},
         kSet,
         kPluginPath,
@@ -318,8 +311,8 @@ std::vector<CommandSpec> commands() {
         {"metrics", "A,B", "metric nodes to run (default: every node of a metrics/ type)"},
         {"samples", "N", "rows drawn for each metric input (default: outputs.eval.samples, else 2500)"},
         {"json", "FILE", "where the figures go as JSON (- for stdout)"},
-        {"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"},
-        {"threads", "N", "CPU threads (default: every core this process may use)"},
+        kDevice,
+        kThreads,
         kSet,
         kPluginPath,
         kHelp},
