@@ -11,7 +11,9 @@ echo
 echo '```'
 "$ganglion" --help
 echo '```'
-for c in run validate plan dot edit plugins inspect schema; do
+# Every command the top-level help lists, so a new one cannot be left out.
+commands=$("$ganglion" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}')
+for c in $commands; do
   echo
   echo "## ganglion $c"
   echo
