@@ -8,7 +8,7 @@
 #include <ganglion/plugin.h>
 
 #include "layers/spectral_norm.h"
-#include "nets/resolution_check.h"
+#include "nets/input_checks.h"
 
 namespace ganglion::nets {
 

@@ -10,7 +10,7 @@
 #include <ganglion/plugin.h>
 
 #include "layers/transposed_conv.h"
-#include "nets/resolution_check.h"
+#include "nets/input_checks.h"
 
 namespace ganglion::nets {
 
@@ -60,9 +60,7 @@ class DcganGenerator : public NetModule {
 
   TensorMap forward(const TensorMap& in) override {
     const auto& z = in.at("z");
-    if (z.size(1) != z_dim_)
-      throw std::invalid_argument("input z has " + std::to_string(z.size(1)) +
-                                  " features but param z_dim is " + std::to_string(z_dim_));
+    check_width(z.size(1), z_dim_, "z", "z_dim");
     return {{"image", body_->forward(z.view({z.size(0), z.size(1), 1, 1}))}};
   }
 

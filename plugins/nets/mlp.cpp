@@ -10,6 +10,7 @@
 #include <ganglion/plugin.h>
 
 #include "layers/spectral_norm.h"
+#include "nets/input_checks.h"
 
 #include <sstream>
 
@@ -75,9 +76,7 @@ class MlpGenerator : public NetModule {
   }
   TensorMap forward(const TensorMap& in) override {
     const auto& z = in.at("z");
-    if (z.size(1) != z_dim_)
-      throw std::invalid_argument("input z has " + std::to_string(z.size(1)) +
-                                  " features but param z_dim is " + std::to_string(z_dim_));
+    check_width(z.size(1), z_dim_, "z", "z_dim");
     std::vector<int64_t> out{z.size(0)};
     out.insert(out.end(), shape_.begin(), shape_.end());
     return {{"x", body_->forward(z).view(out)}};
@@ -121,9 +120,7 @@ class MlpDiscriminator : public NetModule {
   TensorMap forward(const TensorMap& in) override {
     if (spectral_norm_) spectral_norm_->refresh(is_training());
     const auto x = in.at("x").flatten(1);
-    if (x.size(1) != features_)
-      throw std::invalid_argument("input x has " + std::to_string(x.size(1)) +
-                                  " values per sample but param features is " + std::to_string(features_));
+    check_width(x.size(1), features_, "x", "features");
     return {{"score", body_->forward(x).view({-1})}};
   }
 
