@@ -12,9 +12,7 @@ std::vector<int> metric_nodes(const Graph& graph, const std::vector<std::string>
   std::vector<int> out;
   if (names.empty()) {
     for (size_t n = 0; n < graph.nodes.size(); ++n)
-      if (graph.nodes[n].kind() == NodeKind::Function &&
-          graph.nodes[n].contract().type().rfind("metrics/", 0) == 0)
-        out.push_back(static_cast<int>(n));
+      if (graph.nodes[n].is_metric()) out.push_back(static_cast<int>(n));
     if (out.empty())
       throw UserError(
           graph.file +

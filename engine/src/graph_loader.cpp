@@ -20,6 +20,10 @@ namespace ganglion {
 
 const Contract& NodeEntry::contract() const { return type->type.contract; }
 
+bool NodeEntry::is_metric() const {
+  return type && kind() == NodeKind::Function && contract().type().rfind("metrics/", 0) == 0;
+}
+
 bool PhaseSpec::updates(int m) const {
   for (const auto& u : update)
     if (u.module == m) return true;
@@ -731,11 +735,7 @@ void Loader::load_eval(const json& e, Graph& g) {
     if (m.empty())
       diags_.error(p + "/metrics", "an empty list; name metric nodes, or leave \"metrics\" out for all");
   } else {
-    bool any = false;
-    for (const auto& n : g.nodes)
-      if (n.type && n.kind() == NodeKind::Function && n.contract().type().rfind("metrics/", 0) == 0)
-        any = true;
-    if (!any)
+    if (std::none_of(g.nodes.begin(), g.nodes.end(), [](const NodeEntry& n) { return n.is_metric(); }))
       diags_.error(
           p,
           "the graph has no node of a metrics/ type to evaluate; add one (e.g. metrics/mixture-modes) "

@@ -57,8 +57,7 @@ inline MixtureLayout mixture_layout(const Params& p) {
   m.radius = p.real("radius");
   m.spacing = p.real("spacing");
   m.std = p.real("std");
-  mixture_centres(m);  // checks the layout and the mode count now, with the node's JSON path
-  return m;
+  return m;  // checked by mixture_centres(), which every user calls in its constructor
 }
 
 }  // namespace ganglion::data

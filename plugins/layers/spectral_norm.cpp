@@ -54,23 +54,22 @@ SpectralNorm::SpectralNorm(torch::nn::Module& root, int power_iterations, double
 void SpectralNorm::refresh(bool training) {
   for (auto& e : entries_) {
     const torch::Tensor w = as_matrix(e.weight, e.out_dim);
-    if (training) {
-      torch::NoGradGuard no_grad;
-      torch::Tensor v;
-      for (int i = 0; i < power_iterations_; ++i) {
-        v = torch::mv(w.t(), e.u);
-        v = v / (v.norm() + eps_);
-        torch::Tensor u = torch::mv(w, v);
-        e.u.copy_(u / (u.norm() + eps_));  // in place: the registered buffer is what is saved
-      }
-    }
-    // Copies: a later forward in the same phase advances the buffer in place, and this forward's
-    // backward still needs the vectors it used.
-    torch::Tensor u = e.u.clone(), v;
+    torch::Tensor u, v;
     {
       torch::NoGradGuard no_grad;
-      v = torch::mv(w.t(), u);
-      v = v / (v.norm() + eps_);
+      auto next_v = [&] {
+        v = torch::mv(w.t(), e.u);
+        v = v / (v.norm() + eps_);
+      };
+      for (int i = 0; training && i < power_iterations_; ++i) {
+        next_v();
+        const torch::Tensor wv = torch::mv(w, v);
+        e.u.copy_(wv / (wv.norm() + eps_));  // in place: the registered buffer is what is saved
+      }
+      if (!v.defined()) next_v();  // eval: from the stored vector, which stays as it is
+      // A copy: a later forward in the same phase advances the buffer in place, and this
+      // forward's backward still needs the vector it used.
+      u = e.u.clone();
     }
     // sigma = u^T W v, differentiable in W (u and v held fixed, as in Miyato et al.).
     const torch::Tensor sigma = torch::dot(u, torch::mv(w, v));

@@ -55,6 +55,8 @@ struct NodeEntry {
 
   const Contract& contract() const;
   NodeKind kind() const { return contract().kind(); }
+  /// A function node of the metrics/ family: what evaluations run when none are named.
+  bool is_metric() const;
 };
 
 struct OptimizerSpec {
