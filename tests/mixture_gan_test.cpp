@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "ganglion/engine/plugin_registry.h"
 #include "test_support.h"
@@ -33,8 +32,7 @@ TensorMap mixture_modes(const torch::Tensor& samples, const std::map<std::string
 }
 
 json ring_graph(int steps) {
-  std::ifstream in(std::string(GANGLION_SOURCE_DIR) + "/graphs/gan-ring8.json");
-  json g = json::parse(in);
+  json g = test::shipped_graph("gan-ring8");
   g.erase("$schema");
   g["steps"] = steps;
   g["nodes"]["real"]["params"]["batch"] = 64;

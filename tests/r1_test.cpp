@@ -2,8 +2,6 @@
 // leaf by data/leaf; the penalty's second derivative reaches D.
 #include <doctest/doctest.h>
 
-#include <fstream>
-
 #include "ganglion/engine/plugin_registry.h"
 #include "test_support.h"
 
@@ -12,8 +10,7 @@ using nlohmann::json;
 
 TEST_CASE("R1.LazyPhaseRunsEvery16IterationsAndTrainsD") {
   REQUIRE(test::mnist_available());
-  std::ifstream in(std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-r1-ema-mnist.json");
-  json g = json::parse(in);
+  json g = test::shipped_graph("dcgan-r1-ema-mnist");
   g.erase("$schema");
   g["nodes"]["batch"]["params"]["limit"] = 256;
   g["nodes"]["batch"]["params"]["batch"] = 16;

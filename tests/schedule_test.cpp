@@ -2,8 +2,6 @@
 // training with it (a factor of zero freezes the weights from that iteration on).
 #include <doctest/doctest.h>
 
-#include <fstream>
-
 #include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/planner.h"
@@ -40,8 +38,7 @@ TEST_CASE("Schedules.FactorFollowsTheIteration") {
 }
 
 TEST_CASE("Schedules.TheExecutorAppliesTheFactor") {
-  std::ifstream in(std::string(GANGLION_SOURCE_DIR) + "/graphs/gan-ring8.json");
-  json doc = json::parse(in);
+  json doc = test::shipped_graph("gan-ring8");
   doc["nodes"]["real"]["params"]["batch"] = 32;
   doc["modules"]["G"]["params"]["hidden"] = 16;
   doc["modules"]["D"]["params"]["hidden"] = 16;

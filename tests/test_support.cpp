@@ -71,9 +71,11 @@ const PluginRegistry& builtin_registry() {
   return registry;
 }
 
-nlohmann::json dcgan_graph() {
-  return load_json_file(std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json");
+nlohmann::json shipped_graph(const std::string& name) {
+  return load_json_file(std::string(GANGLION_SOURCE_DIR) + "/graphs/" + name + ".json");
 }
+
+nlohmann::json dcgan_graph() { return shipped_graph("dcgan-mnist"); }
 
 nlohmann::json small_dcgan_graph(int limit, int batch) {
   auto g = dcgan_graph();

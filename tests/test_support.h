@@ -46,6 +46,9 @@ const PluginRegistry& builtin_registry();
 /// graphs/dcgan-mnist.json, parsed.
 nlohmann::json dcgan_graph();
 
+/// graphs/NAME.json, parsed.
+nlohmann::json shipped_graph(const std::string& name);
+
 /// The DCGAN graph cut down for tests: `limit` MNIST images, logging every step, no samples.
 nlohmann::json small_dcgan_graph(int limit, int batch);
 
