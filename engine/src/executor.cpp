@@ -223,14 +223,11 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
             auto copy = make_source(*n.type, setup_for(n.name, n.params));
             v.outputs = sample_batches_[node] = copy->next({}, ctx);
           }
-        } else if (prefetchers_[node]) {
-          v.outputs = prefetchers_[node]->next();
-          if (!v.outputs.empty()) record_samples_ += v.outputs.begin()->second.size(0);
         } else {
-          v.outputs = sources_[node]->next(in, ctx);
-          // Data sets are the data/ family (noise is not data): images/s counts their rows.
-          if (!sampling && n.contract().type().rfind("data/", 0) == 0 && !v.outputs.empty() &&
-              v.outputs.begin()->second.dim() > 0)
+          v.outputs = prefetchers_[node] ? prefetchers_[node]->next() : sources_[node]->next(in, ctx);
+          // images/s counts the rows of data: prefetched sources and the data/ family (not noise).
+          const bool data = prefetchers_[node] || n.contract().type().rfind("data/", 0) == 0;
+          if (data && !v.outputs.empty() && v.outputs.begin()->second.dim() > 0)
             record_samples_ += v.outputs.begin()->second.size(0);
         }
         if (prefetchers_[node] && device_ != torch::kCPU)
