@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ganglion=build/editor-cli/ganglion
-variants=(gan-ring8 gan-ring8-minimax gan-ring8-pac2 gan-grid25-pac2)
+variants=(gan-ring8 gan-ring8-minimax gan-ring8-pac2 gan-grid25-pac2 classifier-mnist classifier-fashion-mnist
+  cgan-mnist cgan-mnist-projection cgan-fashion-mnist cgan-mnist-thickness)
 case "${1:-}" in
   ""|-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
   --list) printf '%s\n' "${variants[@]}"; exit 0 ;;
@@ -16,6 +17,15 @@ variant=$1; shift
 [ -x "$ganglion" ] || { echo "quality.sh: build first (scripts/setup.sh --no-train)" >&2; exit 2; }
 out=runs/quality/$variant
 mkdir -p runs/quality
+# Modules that start from another graph's run ("weights": "runs/NAME", a classifier for the
+# metrics) need that run first; it is trained here once and kept.
+for dep in $(grep -o '"weights": *"runs/[^"]*"' "graphs/$variant.json" | sed 's/.*"runs\/\([^"]*\)"/\1/'); do
+  if ! ls "runs/$dep/checkpoints/"step-*.pt > /dev/null 2>&1; then
+    echo "$variant: training runs/$dep first (its modules read it)"
+    "$ganglion" run "graphs/$dep.json" --out "runs/$dep" --resume --log-format jsonl "$@" > "runs/$dep.log" 2>&1 ||
+      { tail -5 "runs/$dep.log" >&2; exit 1; }
+  fi
+done
 start=$(date +%s)
 "$ganglion" run "graphs/$variant.json" --out "$out" --resume --log-format jsonl "$@" > "$out.log" 2>&1 ||
   { tail -5 "$out.log" >&2; exit 1; }

@@ -84,6 +84,27 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
+/// The checkpoint --checkpoint names (a file, or the newest in a run directory, by default the
+/// graph's runs/<name>) and the run directory it belongs to ("" for a file elsewhere).
+std::pair<std::string, std::string> choose_checkpoint(const ParsedArgs& args, const Graph& graph) {
+  namespace fs = std::filesystem;
+  const std::string given = args.value("checkpoint", "runs/" + graph.name);
+  if (fs::is_regular_file(given))
+    return {given, fs::path(given).parent_path().filename() == "checkpoints"
+                       ? fs::path(given).parent_path().parent_path().string()  // RUN/checkpoints/step-N.pt
+                       : std::string()};
+  if (fs::is_directory(given)) {
+    const auto latest = latest_checkpoint(given);
+    if (!latest)
+      throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
+                      graph.file + ") or name one with --checkpoint FILE");
+    return {latest->path, given};
+  }
+  throw UserError(
+      "--checkpoint " + given + ": no such file or run directory" +
+      (args.has("checkpoint") ? std::string() : " (train first: ganglion run " + graph.file + ")"));
+}
+
 int eval_command(const ParsedArgs& args) {
   namespace fs = std::filesystem;
   auto registry = load_plugins(args);
@@ -91,21 +112,7 @@ int eval_command(const ParsedArgs& args) {
   const std::vector<int> nodes = metric_nodes(graph, split_commas(args.value("metrics")));
   const long long samples = whole_number(args, "samples", 1).value_or(graph.outputs.eval.samples);
   torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
-  // The checkpoint: a file, or the newest in a run directory (by default the graph's).
-  const std::string given = args.value("checkpoint", "runs/" + graph.name);
-  std::string checkpoint = given, run_dir;
-  if (fs::is_regular_file(given) && fs::path(given).parent_path().filename() == "checkpoints") {
-    run_dir = fs::path(given).parent_path().parent_path().string();  // RUN/checkpoints/step-N.pt
-  } else if (fs::is_directory(given)) {
-    const auto latest = latest_checkpoint(given);
-    if (!latest)
-      throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
-                      graph.file + ") or name one with --checkpoint FILE");
-    checkpoint = latest->path;
-    run_dir = given;
-  } else if (!fs::exists(given)) {
-    throw UserError("--checkpoint " + given + ": no such file or run directory");
-  }
+  const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
@@ -137,6 +144,63 @@ int eval_command(const ParsedArgs& args) {
     write_text_atomically(json_file, result.dump(2) + "\n");
     std::fprintf(stderr, "wrote %s\n", json_file.c_str());
   }
+  return 0;
+}
+
+int sample_command(const ParsedArgs& args) {
+  namespace fs = std::filesystem;
+  auto registry = load_plugins(args);
+  const std::string& file = args.positional[0];
+  // --from and --classes are --set overrides, so the loader checks them as it checks the file.
+  std::vector<std::string> overrides = args.values("set");
+  if (args.has("from"))
+    overrides.push_back("outputs.samples.from=" + nlohmann::json(args.value("from")).dump());
+  Graph graph = load_graph(file, overrides, registry);
+  if (args.has("classes")) {
+    std::vector<std::string> pickers;
+    for (const auto& node : graph.nodes)
+      if (node.kind() == NodeKind::Source && node.contract().find_param("pick")) pickers.push_back(node.name);
+    if (pickers.empty())
+      throw UserError(graph.file +
+                      ": --classes: no source node of this graph has a param \"pick\" (a class "
+                      "label source such as noise/categorical has)");
+    for (const auto& name : pickers)
+      overrides.push_back("nodes." + name + ".params.pick=" + nlohmann::json(args.value("classes")).dump());
+    graph = load_graph(file, overrides, registry);
+  }
+  if (!graph.outputs.samples.enabled)
+    throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
+  const std::optional<long long> count = whole_number(args, "count", 1);
+  torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
+  const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
+  const std::shared_ptr<Writer> writer = make_samples_writer(graph);
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
+  const std::int64_t step = read_checkpoint(checkpoint, executor);
+  const PortRef& from = graph.outputs.samples.from;
+  torch::Tensor value;
+  try {
+    // Without --count, one batch with the noise of the run's own sample grids.
+    value = count ? executor.draw(from, *count) : executor.sample(from);
+  } catch (const NodeFailure& e) {
+    throw UserError(std::string(e.what()) + " (sampling " + checkpoint + ")");
+  }
+  std::string out = args.value("out");
+  if (out.empty()) {
+    char name[48];
+    std::snprintf(name, sizeof name, "sample-step-%08lld", static_cast<long long>(step));
+    out = (fs::path(run_dir.empty() ? "." : run_dir) / (name + writer->extension())).string();
+  }
+  write_atomically(out, [&](const std::string& tmp) {
+    try {
+      writer->write(value, tmp);
+    } catch (const std::exception& e) {
+      throw UserError(out, "", graph.outputs.samples.writer->type.contract.type() + " failed: " + e.what());
+    }
+  });
+  std::printf("wrote %s: %lld rows of %s at step %lld\n", out.c_str(),
+              static_cast<long long>(value.dim() > 0 ? value.size(0) : 1), graph.port_name(from).c_str(),
+              static_cast<long long>(step));
   return 0;
 }
 
@@ -319,6 +383,29 @@ std::vector<CommandSpec> commands() {
        1,
        1,
        eval_command},
+      {"sample",
+       "GRAPH",
+       "Draw samples from a trained graph into a file (a PNG grid by default); --classes asks for given "
+       "classes.",
+       "Samples come as during training (EMA weights, eval mode): by default one batch with the noise of "
+       "the run's sample grids, or --count rows with fresh noise per batch. --from picks another output; "
+       "--set seed=N other noise; --set outputs.samples.params.columns=10 the grid's width.",
+       {{"checkpoint", "PATH",
+         "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
+        {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
+        {"classes", "LIST",
+         "ask for these classes, e.g. 3 or 0,1,2 (row i gets the (i mod n)-th): sets param pick of every "
+         "source node that has one, such as noise/categorical"},
+        {"count", "N", "rows to draw (default: one batch)"},
+        {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
+        kDevice,
+        kThreads,
+        kSet,
+        kPluginPath,
+        kHelp},
+       1,
+       1,
+       sample_command},
       {"validate",
        "GRAPH",
        "Check a graph file against the loaded plugins' contracts; report every problem with its JSON path.",

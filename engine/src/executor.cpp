@@ -7,8 +7,10 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 
+#include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/optimizers.h"
 #include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/prefetcher.h"
@@ -61,6 +63,7 @@ class Executor::Context : public RunContext {
   /// of an evaluation gets noise of its own.
   void begin_sampling(std::uint64_t draw = 0) {
     sampling_ = true;
+    draw_ = draw;
     sample_generator_ =
         at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull ^ (draw * 0x9E3779B97F4A7C15ull));
   }
@@ -71,8 +74,13 @@ class Executor::Context : public RunContext {
   at::Generator sample_generator_;
   std::uint64_t seed_;
   std::int64_t step_ = 0;
+  std::uint64_t draw_ = 0;  ///< 0: samples; k >= 1: the k-th batch of an evaluation's draw
   bool sampling_ = false;
 };
+
+namespace {
+void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device);
+}  // namespace
 
 Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
     : graph_(graph), plan_(plan), device_(device) {
@@ -84,6 +92,7 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
     try {
       auto net = make_module(*m.type, setup_for(m.name, m.params));
       net->to(device);
+      if (!m.weights.from.empty()) load_weights(m, *net, device);
       std::shared_ptr<NetModule> shadow;
       if (m.ema.enabled) {
         // A second instance from the same params, holding the average; never trained directly.
@@ -97,6 +106,8 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
       }
       modules_.push_back(net);
       ema_.push_back(shadow);
+    } catch (const UserError&) {
+      throw;
     } catch (const std::exception& e) {
       diags.error(m.pointer, m.type->type.contract.type() + " rejected its params: " + message_of(e));
       modules_.push_back(nullptr);
@@ -216,12 +227,19 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
       case NodeKind::Source:
         // The prefetcher's source is read only through the prefetcher (its thread owns it).
         if (sampling && (prefetchers_[node] || !sources_[node]->position().empty())) {
-          // Samples use the data set's first batch, from a copy, so training's position is untouched.
-          if (!sample_batches_[node].empty()) {
+          // Data for samples comes from a copy, so training's position is untouched. Sample grids
+          // use the data set's first batch; draw k of an evaluation its k-th batch, so a large draw
+          // covers as much of the data set as it asks for.
+          if (ctx.draw_ == 0) {
+            if (sample_batches_[node].empty()) {
+              auto copy = make_source(*n.type, setup_for(n.name, n.params));
+              sample_batches_[node] = copy->next({}, ctx);
+            }
             v.outputs = sample_batches_[node];
           } else {
-            auto copy = make_source(*n.type, setup_for(n.name, n.params));
-            v.outputs = sample_batches_[node] = copy->next({}, ctx);
+            if (ctx.draw_ == 1 || !sample_sources_[node])
+              sample_sources_[node] = make_source(*n.type, setup_for(n.name, n.params));
+            v.outputs = sample_sources_[node]->next({}, ctx);
           }
         } else {
           v.outputs = prefetchers_[node] ? prefetchers_[node]->next() : sources_[node]->next(in, ctx);
@@ -351,20 +369,32 @@ IterationRecord Executor::run_iteration(std::int64_t step) {
   return record;
 }
 
-torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw(ref, 0); }
+torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw({ref}, 0).front(); }
 
 torch::Tensor Executor::draw(const PortRef& ref, std::int64_t count) {
-  std::vector<torch::Tensor> parts;
-  std::int64_t have = 0;
-  for (std::uint64_t k = 1; have < count; ++k) {
-    torch::Tensor part = sample_draw(ref, k);
-    if (part.dim() == 0 || part.size(0) == 0)
-      throw NodeFailure("\"" + graph_.port_name(ref) + "\" gives no rows to draw from (its shape is " +
-                        c10::str(part.sizes()) + ")");
-    have += part.size(0);
-    parts.push_back(std::move(part));
+  return draw(std::vector<PortRef>{ref}, count).front();
+}
+
+std::vector<torch::Tensor> Executor::draw(const std::vector<PortRef>& refs, std::int64_t count) {
+  std::vector<std::vector<torch::Tensor>> parts(refs.size());
+  std::vector<std::int64_t> have(refs.size(), 0);
+  const auto short_of = [&] {
+    return std::any_of(have.begin(), have.end(), [&](auto h) { return h < count; });
+  };
+  for (std::uint64_t k = 1; short_of(); ++k) {
+    std::vector<torch::Tensor> batch = sample_draw(refs, k);
+    for (size_t r = 0; r < refs.size(); ++r) {
+      torch::Tensor& part = batch[r];
+      if (part.dim() == 0 || part.size(0) == 0)
+        throw NodeFailure("\"" + graph_.port_name(refs[r]) + "\" gives no rows to draw from (its shape is " +
+                          c10::str(part.sizes()) + ")");
+      have[r] += part.size(0);
+      parts[r].push_back(std::move(part));
+    }
   }
-  return torch::cat(parts).narrow(0, 0, count);
+  std::vector<torch::Tensor> out;
+  for (auto& p : parts) out.push_back(torch::cat(p).narrow(0, 0, count));
+  return out;
 }
 
 TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
@@ -385,21 +415,21 @@ TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
   return out;
 }
 
-torch::Tensor Executor::sample_draw(const PortRef& ref, std::uint64_t draw) {
+std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw) {
   std::vector<char> needed(graph_.nodes.size(), 0);
-  needed[ref.node] = 1;
+  for (const auto& ref : refs) needed[ref.node] = 1;
   for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
     if (needed[*it])
       for (const auto& [port, r] : graph_.nodes[*it].inputs) needed[r.node] = 1;
   for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->eval();
   context_->begin_sampling(draw);
-  torch::Tensor out;
+  std::vector<torch::Tensor> out;
   try {
     torch::NoGradGuard no_grad;
     std::map<int, Value> cache;
     for (int v : plan_.order)
       if (needed[v]) compute(v, *context_, cache, true);
-    out = cache.at(ref.node).outputs.at(ref.port);
+    for (const auto& ref : refs) out.push_back(cache.at(ref.node).outputs.at(ref.port));
   } catch (...) {
     end_sampling();
     throw;
@@ -455,6 +485,47 @@ void shape_mismatches(torch::nn::Module& module, torch::serialize::InputArchive&
   for (const auto& c : module.named_children()) {
     torch::serialize::InputArchive child;
     if (archive.try_read(c.key(), child)) shape_mismatches(*c.value(), child, prefix + c.key() + ".", out);
+  }
+}
+
+/// Loads module `m`'s starting weights from the checkpoint its "weights" entry names.
+void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device) {
+  std::string file = m.weights.from;
+  std::error_code ec;
+  const std::string where = m.pointer + "/weights";
+  if (std::filesystem::is_directory(file, ec)) {
+    const auto latest = latest_checkpoint(file);
+    if (!latest)
+      throw UserError(file, where,
+                      "the run directory has no checkpoints yet: train it first (ganglion run GRAPH), "
+                      "or name a checkpoint file");
+    file = latest->path;
+  } else if (!std::filesystem::exists(file, ec)) {
+    throw UserError(file, where,
+                    "no such run directory or checkpoint file (relative paths start at the current "
+                    "directory): train that run first with ganglion run, or fix the path");
+  }
+  torch::serialize::InputArchive archive, sub;
+  try {
+    archive.load_from(file, device);
+  } catch (const std::exception&) {
+    throw UserError(file, where, "not a readable Ganglion checkpoint (corrupt or truncated)");
+  }
+  if (!archive.try_read("module/" + m.weights.module, sub))
+    throw UserError(file, where,
+                    "the checkpoint has no module \"" + m.weights.module +
+                        "\": name the module it holds with {\"from\": ..., \"module\": NAME}");
+  std::vector<std::string> mismatches;
+  shape_mismatches(net, sub, "", mismatches);
+  if (!mismatches.empty())
+    throw UserError(file, where,
+                    "module " + m.weights.module + " does not fit module " + m.name + " of this graph: " +
+                        mismatches.front() + " (are the params the same as in the run that trained it?)");
+  try {
+    net.load(sub);
+  } catch (const std::exception& e) {
+    throw UserError(file, where,
+                    "module " + m.weights.module + " does not fit module " + m.name + ": " + message_of(e));
   }
 }
 

@@ -184,6 +184,7 @@ class Loader {
   void load_modules(const json& modules, Graph& g);
   void declare_nodes(const json& nodes, Graph& g);
   void resolve_inputs(const json& nodes, Graph& g);
+  void declare_weights(const json& value, const std::string& pointer, ModuleEntry& m);
   bool resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out);
   void load_phases(const json& phases, Graph& g, bool refs_ok);
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
@@ -375,7 +376,7 @@ void Loader::load_modules(const json& modules, Graph& g) {
       diags_.error(pointer, "expected an object with \"type\", found " + type_name(entry));
       continue;
     }
-    check_keys(entry, pointer, {"type", "params", "ema", "doc"});
+    check_keys(entry, pointer, {"type", "params", "ema", "weights", "doc"});
     ModuleEntry m;
     m.name = name;
     m.pointer = pointer;
@@ -394,8 +395,30 @@ void Loader::load_modules(const json& modules, Graph& g) {
         m.ema.rampup = integer_field(e, "rampup", ep, 0, 0);
       }
     }
+    if (entry.contains("weights")) declare_weights(entry["weights"], pointer + "/weights", m);
     g.modules.push_back(std::move(m));
   }
+}
+
+void Loader::declare_weights(const json& value, const std::string& pointer, ModuleEntry& m) {
+  m.weights.module = m.name;
+  const json* from = &value;
+  if (value.is_object()) {
+    check_keys(value, pointer, {"from", "module"});
+    if (!value.contains("from")) {
+      diags_.error(pointer, "missing \"from\": a run directory or a checkpoint file");
+      return;
+    }
+    from = &value["from"];
+    if (const std::string* module = string_field(value, "module", pointer, false)) m.weights.module = *module;
+  }
+  if (!from->is_string() || from->get<std::string>().empty()) {
+    diags_.error(value.is_object() ? pointer + "/from" : pointer,
+                 "expected a run directory or a checkpoint file, such as \"runs/classifier-mnist\", found " +
+                     type_name(*from));
+    return;
+  }
+  m.weights.from = substitute(from->get<std::string>(), pointer);
 }
 
 void Loader::declare_nodes(const json& nodes, Graph& g) {

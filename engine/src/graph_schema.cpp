@@ -151,6 +151,14 @@ json graph_schema(const PluginRegistry& registry) {
   module["properties"]["ema"] = {{"type", "object"}, {"additionalProperties", false}};
   module["properties"]["ema"]["properties"]["beta"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
   module["properties"]["ema"]["properties"]["rampup"] = {{"type", "integer"}, {"minimum", 0}};
+  const json weights_object = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"from"}},
+      {"properties", {{"from", {{"type", "string"}, {"minLength", 1}}}, {"module", {{"type", "string"}}}}}};
+  module["properties"]["weights"] = {
+      {"description", "start from a module of another run: a run directory or checkpoint file"},
+      {"oneOf", json::array({json{{"type", "string"}, {"minLength", 1}}, weights_object})}};
   module["allOf"] = module_rules;
   defs["module"] = module;
 

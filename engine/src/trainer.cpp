@@ -83,6 +83,18 @@ std::string resolve_device(const std::string& name) {
   throw UserError("--device " + name + ": expected cpu, cuda, cuda:N or auto");
 }
 
+std::shared_ptr<Writer> make_samples_writer(const Graph& graph) {
+  NodeSetup setup;
+  setup.params = graph.outputs.samples.writer_params;
+  setup.name = "outputs/samples";
+  try {
+    return make_writer(*graph.outputs.samples.writer, setup);
+  } catch (const std::exception& e) {
+    throw UserError(graph.file, "/outputs/samples",
+                    graph.outputs.samples.writer->type.contract.type() + " rejected its params: " + e.what());
+  }
+}
+
 int train(const Graph& graph, const RunOptions& options) {
   const std::string device_name = resolve_device(options.device);
   const int threads = options.threads > 0 ? options.threads : available_cores();
@@ -109,18 +121,7 @@ int train(const Graph& graph, const RunOptions& options) {
   write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
   // The samples writer is made before training, so a writer that rejects its params fails now.
   std::shared_ptr<Writer> writer;
-  if (graph.outputs.samples.enabled) {
-    NodeSetup setup;
-    setup.params = graph.outputs.samples.writer_params;
-    setup.name = "outputs/samples";
-    try {
-      writer = make_writer(*graph.outputs.samples.writer, setup);
-    } catch (const std::exception& e) {
-      throw UserError(
-          graph.file, "/outputs/samples",
-          graph.outputs.samples.writer->type.contract.type() + " rejected its params: " + e.what());
-    }
-  }
+  if (graph.outputs.samples.enabled) writer = make_samples_writer(graph);
   // A fresh run starts the log anew; a resumed one drops lines past its checkpoint.
   RunLog log((run_dir / "log.jsonl").string(), step);
 
@@ -208,9 +209,10 @@ int train(const Graph& graph, const RunOptions& options) {
   }
   progress.finish();
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();
-  progress.note("done: " + std::to_string(step - first_step) + " steps in " +
-                std::to_string(static_cast<int>(seconds)) + " s; checkpoint " + last_checkpoint +
-                "; samples in " + (run_dir / "samples").string());
+  progress.note(
+      "done: " + std::to_string(step - first_step) + " steps in " +
+      std::to_string(static_cast<int>(seconds)) + " s; checkpoint " + last_checkpoint +
+      (graph.outputs.samples.enabled ? "; samples in " + (run_dir / "samples").string() : std::string()));
   return 0;
 }
 

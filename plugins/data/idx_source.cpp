@@ -105,9 +105,11 @@ class IdxSource : public Source {
 
 void register_gaussian_mixture(ganglion::TypeRegistrar&);
 void register_leaf(ganglion::TypeRegistrar&);
+void register_stroke_thickness(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("data", GANGLION_VERSION) {
   registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
   register_gaussian_mixture(registrar);
   register_leaf(registrar);
+  register_stroke_thickness(registrar);
 }

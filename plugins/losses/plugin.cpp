@@ -8,6 +8,7 @@ void register_weighted_sum(ganglion::TypeRegistrar&);
 void register_least_squares_losses(ganglion::TypeRegistrar&);
 void register_hinge_losses(ganglion::TypeRegistrar&);
 void register_minimax_generator_loss(ganglion::TypeRegistrar&);
+void register_cross_entropy(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_bce_losses(registrar);
@@ -17,4 +18,5 @@ GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_least_squares_losses(registrar);
   register_hinge_losses(registrar);
   register_minimax_generator_loss(registrar);
+  register_cross_entropy(registrar);
 }

@@ -3,5 +3,17 @@
 #include <ganglion/plugin.h>
 
 void register_mixture_modes(ganglion::TypeRegistrar&);
+void register_class_accuracy(ganglion::TypeRegistrar&);
+void register_frechet_distance(ganglion::TypeRegistrar&);
+void register_kernel_distance(ganglion::TypeRegistrar&);
+void register_precision_recall(ganglion::TypeRegistrar&);
+void register_attribute_agreement(ganglion::TypeRegistrar&);
 
-GANGLION_PLUGIN("metrics", GANGLION_VERSION) { register_mixture_modes(registrar); }
+GANGLION_PLUGIN("metrics", GANGLION_VERSION) {
+  register_mixture_modes(registrar);
+  register_class_accuracy(registrar);
+  register_frechet_distance(registrar);
+  register_kernel_distance(registrar);
+  register_precision_recall(registrar);
+  register_attribute_agreement(registrar);
+}

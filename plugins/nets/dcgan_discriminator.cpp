@@ -8,6 +8,7 @@
 #include <ganglion/plugin.h>
 
 #include "layers/spectral_norm.h"
+#include "nets/conditioning.h"
 #include "nets/input_checks.h"
 
 namespace ganglion::nets {
@@ -15,8 +16,10 @@ namespace ganglion::nets {
 class DcganDiscriminator : public NetModule {
  public:
   static Contract contract() {
-    return Contract("nets/dcgan-discriminator", NodeKind::Module)
-        .doc("DCGAN discriminator: strided convolutions with BatchNorm and LeakyReLU(0.2)")
+    Contract c("nets/dcgan-discriminator", NodeKind::Module);
+    c.doc(
+         "DCGAN discriminator: strided convolutions with BatchNorm and LeakyReLU(0.2); conditional with "
+         "classes or condition_dim (projection or concat)")
         .input("image", DType::Float, "B,C,H,W", "image to score")
         .output("score", DType::Float, "B", "probability of real (or logit with sigmoid=false)")
         .param_int("width", 64, 1, 4096, "channels of the first layer; later layers double it")
@@ -30,6 +33,8 @@ class DcganDiscriminator : public NetModule {
         .param_bool(
             "spectral_norm", false,
             "spectral normalisation of every convolution (Miyato et al. 2018), usually with batchnorm off");
+    conditioning_ports(c);
+    return discriminator_conditioning_params(c);
   }
 
   explicit DcganDiscriminator(const NodeSetup& setup) {
@@ -40,18 +45,17 @@ class DcganDiscriminator : public NetModule {
     resolution_ = res;
     batchnorm_ = p.flag("batchnorm");
     const auto lrelu = LeakyReLU(LeakyReLUOptions().negative_slope(0.2));
-    body_->push_back(Conv2d(Conv2dOptions(c, w, 4).stride(2).padding(1).bias(false)));
+    // The hidden width is known before any layer is made: the condition's input channels (concat)
+    // change the first convolution, its projection reads the last hidden features.
+    const int doublings = res == 28 ? 3 : doublings_from_4(res, "resolution");
+    condition_ = std::make_unique<DiscriminatorCondition>(p, w << (doublings - 1), *this);
+    body_->push_back(
+        Conv2d(Conv2dOptions(c + condition_->input_channels(), w, 4).stride(2).padding(1).bias(false)));
     body_->push_back(lrelu);
     int64_t ch = w;
-    if (res == 28) {
-      for (int i = 0; i < 2; ++i, ch *= 2) add_down(ch, ch * 2);
-      body_->push_back(Conv2d(Conv2dOptions(ch, 1, 3).bias(false)));
-    } else {
-      const int doublings = doublings_from_4(res, "resolution");
-      for (int i = 1; i < doublings; ++i, ch *= 2) add_down(ch, ch * 2);
-      body_->push_back(Conv2d(Conv2dOptions(ch, 1, 4).bias(false)));
-    }
-    if (p.flag("sigmoid")) body_->push_back(Sigmoid());
+    for (int i = 1; i < doublings; ++i, ch *= 2) add_down(ch, ch * 2);
+    body_->push_back(Conv2d(Conv2dOptions(ch, 1, res == 28 ? 3 : 4).bias(false)));
+    sigmoid_ = p.flag("sigmoid");
     register_module("body", body_);
     if (p.flag("spectral_norm")) spectral_norm_ = std::make_unique<layers::SpectralNorm>(*this);
   }
@@ -63,7 +67,16 @@ class DcganDiscriminator : public NetModule {
       throw std::invalid_argument("input image is " + std::to_string(x.size(2)) + "x" +
                                   std::to_string(x.size(3)) + " but param resolution is " +
                                   std::to_string(resolution_));
-    return {{"score", body_->forward(x).view({-1})}};
+    if (!condition_->projects()) {
+      auto score = body_->forward(condition_->with_maps(x, in)).view({-1});
+      return {{"score", sigmoid_ ? torch::sigmoid(score) : score}};
+    }
+    // Projection: the last hidden features meet the condition before the final convolution.
+    torch::Tensor h = x;
+    auto layer = body_->begin();
+    for (size_t i = 0; i + 1 < body_->size(); ++i, ++layer) h = layer->forward(h);
+    auto score = layer->forward(h).view({-1}) + condition_->projection(h, in);
+    return {{"score", sigmoid_ ? torch::sigmoid(score) : score}};
   }
 
  private:
@@ -74,7 +87,8 @@ class DcganDiscriminator : public NetModule {
     body_->push_back(LeakyReLU(LeakyReLUOptions().negative_slope(0.2)));
   }
   int64_t resolution_;
-  bool batchnorm_ = true;
+  bool batchnorm_ = true, sigmoid_ = true;
+  std::unique_ptr<DiscriminatorCondition> condition_;
   std::unique_ptr<layers::SpectralNorm> spectral_norm_;
   torch::nn::Sequential body_;
 };

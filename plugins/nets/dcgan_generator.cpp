@@ -10,6 +10,7 @@
 #include <ganglion/plugin.h>
 
 #include "layers/transposed_conv.h"
+#include "nets/conditioning.h"
 #include "nets/input_checks.h"
 
 namespace ganglion::nets {
@@ -17,8 +18,10 @@ namespace ganglion::nets {
 class DcganGenerator : public NetModule {
  public:
   static Contract contract() {
-    return Contract("nets/dcgan-generator", NodeKind::Module)
-        .doc("DCGAN generator: transposed convolutions with BatchNorm and ReLU, tanh output")
+    Contract c("nets/dcgan-generator", NodeKind::Module);
+    c.doc(
+         "DCGAN generator: transposed convolutions with BatchNorm and ReLU, tanh output; conditional "
+         "with classes or condition_dim")
         .input("z", DType::Float, "B,Z", "latent code")
         .output("image", DType::Float, "B,C,H,W", "generated image in [-1, 1]")
         .param_int("z_dim", 100, 1, 65536, "length of the latent code")
@@ -30,14 +33,17 @@ class DcganGenerator : public NetModule {
             "transposed_conv", std::string("auto"),
             "how the transposed convolutions are computed, all the same function: auto (the "
             "fastest for the shape and device), torch (ConvTranspose2d), subpixel, phases or matmul");
+    conditioning_ports(c);
+    return generator_conditioning_params(c);
   }
 
-  explicit DcganGenerator(const NodeSetup& setup) {
+  explicit DcganGenerator(const NodeSetup& setup) : condition_(setup.params, *this) {
     const auto& p = setup.params;
-    const int64_t z = p.integer("z_dim"), w = p.integer("width"), c = p.integer("channels");
+    const int64_t w = p.integer("width"), c = p.integer("channels");
+    const int64_t z = p.integer("z_dim") + condition_.width();
     const int64_t res = p.integer("resolution");
     using namespace torch::nn;
-    z_dim_ = z;
+    z_dim_ = p.integer("z_dim");
     method_ = layers::parse_transposed_conv_method(p.text("transposed_conv"));
     if (res == 28) {
       add_up(layers::TransposedConv2dOptions(z, 4 * w, 4).bias(false));
@@ -59,8 +65,9 @@ class DcganGenerator : public NetModule {
   }
 
   TensorMap forward(const TensorMap& in) override {
-    const auto& z = in.at("z");
-    check_width(z.size(1), z_dim_, "z", "z_dim");
+    const auto& noise = in.at("z");
+    check_width(noise.size(1), z_dim_, "z", "z_dim");
+    const auto z = condition_.append(noise, in);
     return {{"image", body_->forward(z.view({z.size(0), z.size(1), 1, 1}))}};
   }
 
@@ -70,6 +77,7 @@ class DcganGenerator : public NetModule {
     body_->push_back(torch::nn::BatchNorm2d(o.out_channels()));
     body_->push_back(torch::nn::ReLU());
   }
+  GeneratorCondition condition_;
   int64_t z_dim_;
   layers::TransposedConvMethod method_ = layers::TransposedConvMethod::Auto;
   torch::nn::Sequential body_;

@@ -63,9 +63,11 @@ class UniformNoise : public Source {
 }  // namespace ganglion::noise
 
 void register_interpolate(ganglion::TypeRegistrar&);
+void register_categorical(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("noise", GANGLION_VERSION) {
   register_interpolate(registrar);
+  register_categorical(registrar);
   registrar.add(ganglion::node_type<ganglion::noise::NormalNoise>());
   registrar.add(ganglion::node_type<ganglion::noise::UniformNoise>());
 }

@@ -51,8 +51,14 @@ class Executor {
   /// in eval mode, no gradients, the same noise every time, data from the start of the data set.
   torch::Tensor sample(const PortRef& ref);
   /// `count` rows of `ref`, computed as for samples, batch after batch, each batch with noise of its
-  /// own (data sources repeat their first batch): the large draws that metrics score.
+  /// own and the next batch of data (from the data set's start): the large draws metrics score.
   torch::Tensor draw(const PortRef& ref, std::int64_t count);
+  /// `count` rows of each of `refs`, from the same batches, so row i of each belongs together
+  /// (a generated image and the class it was asked for).
+  // Exported explicitly: GCC would otherwise hide a member whose signature names a std::vector of
+  // an engine type instantiated under the shared precompiled header.
+  __attribute__((visibility("default"))) std::vector<torch::Tensor> draw(const std::vector<PortRef>& refs,
+                                                                         std::int64_t count);
   /// Runs function node `node` on `inputs` without gradients (metrics on a draw).
   TensorMap apply_function(int node, const TensorMap& inputs);
 
@@ -90,7 +96,7 @@ class Executor {
   void update_ema(int module, std::int64_t step);
   void check_outputs(int node, const TensorMap& out);
   void end_sampling();
-  torch::Tensor sample_draw(const PortRef& ref, std::uint64_t draw);
+  std::vector<torch::Tensor> sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw);
   /// What a node or module named `name` is made with: its params and its own seed.
   ValueObserver observer_;
   std::int64_t last_step_ = 0;

@@ -19,6 +19,7 @@ struct RegisteredType;
 struct PortRef {
   int node = -1;
   std::string port;
+  bool operator==(const PortRef& o) const { return node == o.node && port == o.port; }
 };
 
 /// Exponential moving average of a module's weights, used for samples.
@@ -30,11 +31,19 @@ struct EmaSpec {
   std::int64_t rampup = 0;
 };
 
+/// Where a module's starting weights come from instead of its initialisation: a module of a
+/// trained run (a classifier whose features a metric scores, a generator to fine-tune).
+struct WeightsSpec {
+  std::string from;    ///< a run directory (its latest checkpoint) or a checkpoint file; "" = none
+  std::string module;  ///< the module's name in that checkpoint
+};
+
 struct ModuleEntry {
   std::string name;
   const RegisteredType* type = nullptr;
   Params params;
   EmaSpec ema;
+  WeightsSpec weights;
   std::string pointer;  ///< JSON pointer of its entry, for messages
 };
 

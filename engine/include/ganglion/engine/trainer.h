@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace ganglion {
 
 struct Graph;
+class Writer;
 
 struct RunOptions {
   std::string out;                    ///< run directory; "" = runs/<graph name>
@@ -25,6 +27,10 @@ std::string resolve_device(const std::string& name);
 
 /// The cores this process may run on.
 int available_cores();
+
+/// The writer of the graph's outputs.samples (io/png-grid unless it names another), made from its
+/// params; throws UserError naming /outputs/samples when the writer rejects them.
+std::shared_ptr<Writer> make_samples_writer(const Graph& graph);
 
 /// Trains `graph` as `options` say. Returns the process exit code (0, also after a clean stop on
 /// a signal); throws UserError for anything the user can fix.
