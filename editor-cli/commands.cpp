@@ -394,8 +394,8 @@ std::vector<CommandSpec> commands() {
          "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
         {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
         {"classes", "LIST",
-         "ask for these classes, e.g. 3 or 0,1,2 (row i gets the (i mod n)-th): sets param pick of every "
-         "source node that has one, such as noise/categorical"},
+         "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets param pick "
+         "of every source node that has one, such as noise/categorical"},
         {"count", "N", "rows to draw (default: one batch)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kDevice,

