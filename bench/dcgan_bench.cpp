@@ -143,7 +143,10 @@ double compare(const std::string& what, const std::map<std::string, torch::Tenso
 // hand-written step; returns the largest relative difference.
 double check_method(const ganglion::PluginRegistry& registry, const std::string& graph_file,
                     const torch::Tensor& images, torch::Device device, const std::string& method) {
-  auto g = make_graphed(registry, graph_file, device, {"modules.G.params.transposed_conv=" + method});
+  auto g = make_graphed(registry, graph_file, device,
+                        {"modules.G.params.upsampler={\"type\": \"upsamplers/transposed-conv\", \"params\": "
+                         "{\"method\": \"" +
+                         method + "\"}}"});
   bench::ReferenceDcgan reference(images.narrow(0, 0, 64), device);
   reference.load_from(module_named(*g, "G"), module_named(*g, "D"));  // before the graph's step moves them
   torch::Tensor real, noise;
@@ -157,7 +160,7 @@ double check_method(const ganglion::PluginRegistry& registry, const std::string&
   reference.step(real, noise, &want);
   const double d_err = std::abs(record.losses().at("D") - want.d_loss) / std::abs(want.d_loss);
   const double g_err = std::abs(record.losses().at("G") - want.g_loss) / std::abs(want.g_loss);
-  std::printf("first step from the same weights, batch and noise (%s, transposed_conv %s):\n",
+  std::printf("first step from the same weights, batch and noise (%s, upsampler method %s):\n",
               device.str().c_str(), method.c_str());
   std::printf("  loss D: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("D"),
               want.d_loss, d_err);
@@ -182,7 +185,7 @@ int check(const ganglion::PluginRegistry& registry, const std::string& graph_fil
   double worst = 0;
   for (const std::string method : {"auto", "subpixel", "phases"}) {
     const double err = check_method(registry, graph_file, images, device, method);
-    std::printf("transposed_conv %s: largest relative difference %.2e\n", method.c_str(), err);
+    std::printf("method %s: largest relative difference %.2e\n", method.c_str(), err);
     worst = std::max(worst, err);
   }
   std::printf("%s: largest relative difference %.2e (tolerance %.0e)\n",

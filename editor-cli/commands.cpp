@@ -317,6 +317,7 @@ int inspect_command(const ParsedArgs& args) {
   out << c.type() << "\n  " << c.description() << "\n\n";
   out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "")
       << "\n";
+  if (c.kind() == NodeKind::Layer) out << "family:   " << c.layer_family() << "\n";
   out << "plugin:   " << t->plugin << " " << t->plugin_version << "\n";
   out << "file:     " << t->file << "\n\n";
   auto ports = [&](const char* title, const std::vector<PortSpec>& list) {
@@ -331,7 +332,9 @@ int inspect_command(const ParsedArgs& args) {
   out << "params:\n";
   if (c.params().empty()) out << "  (none)\n";
   for (const auto& p : c.params()) {
-    out << "  " << p.name << "  " << to_string(p.type) << " = " << value_text(p.default_value);
+    out << "  " << p.name << "  " << to_string(p.type)
+        << (p.type == ParamType::Layer ? " (family " + p.family + ")" : std::string()) << " = "
+        << value_text(p.default_value);
     const auto bound = [&](const std::optional<double>& b, const char* none) {
       if (!b) return std::string(none);
       return p.type == ParamType::Int ? std::to_string(static_cast<long long>(*b))
@@ -394,7 +397,8 @@ std::vector<CommandSpec> commands() {
          "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
         {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
         {"classes", "LIST",
-         "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets param pick "
+         "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets param "
+         "pick "
          "of every source node that has one, such as noise/categorical"},
         {"count", "N", "rows to draw (default: one batch)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},

@@ -20,7 +20,8 @@ const std::string kFaces = data_folder() + "/dlib-faces";
 
 std::shared_ptr<Source> folder_source(std::map<std::string, ParamValue> params) {
   const RegisteredType* t = test::builtin_registry().find("data/image-folder");
-  REQUIRE_MESSAGE(t != nullptr, "data/image-folder is missing: the images plugin needs OpenCV (scripts/setup.sh)");
+  REQUIRE_MESSAGE(t != nullptr,
+                  "data/image-folder is missing: the images plugin needs OpenCV (scripts/setup.sh)");
   NodeSetup setup;
   if (!params.count("folder")) params["folder"] = kFaces;
   setup.params = defaults_of(t->type.contract, params);
@@ -58,15 +59,18 @@ TEST_CASE("ImageFolder.DecodesResizesAndLabelsByFolder") {
   CHECK(out.at("label")[54].item<int64_t>() == 4);
   // Colour survives: the channels differ (a grayscale decode would make them equal).
   CHECK(!torch::allclose(image.select(1, 0), image.select(1, 2)));
-  auto gray = folder_source({{"channels", std::int64_t{1}}, {"size", std::int64_t{16}}, {"batch", std::int64_t{4}}});
+  auto gray =
+      folder_source({{"channels", std::int64_t{1}}, {"size", std::int64_t{16}}, {"batch", std::int64_t{4}}});
   CHECK(gray->next({}, ctx).at("image").sizes() == torch::IntArrayRef({4, 1, 16, 16}));
 }
 
 TEST_CASE("ImageFolder.AugmentationRepeatsOnResumeWhateverTheThreads") {
   REQUIRE(fs::is_directory(kFaces));
   test::TestContext ctx;
-  const std::map<std::string, ParamValue> params{{"size", std::int64_t{24}}, {"resize", std::int64_t{32}},
-                                                 {"crop", std::string("random")}, {"flip", true},
+  const std::map<std::string, ParamValue> params{{"size", std::int64_t{24}},
+                                                 {"resize", std::int64_t{32}},
+                                                 {"crop", std::string("random")},
+                                                 {"flip", true},
                                                  {"batch", std::int64_t{8}}};
   auto a = folder_source(params);
   auto more_threads = params;
@@ -93,8 +97,9 @@ TEST_CASE("ImageFolder.LabelsFromCsv") {
   REQUIRE(fs::is_directory(kFaces));
   const std::string dir = test::temp_dir("image-folder-csv");
   fs::copy_file(kFaces + "/John_Savage/000296_01099007.jpg", dir + "/a.jpg");
-  fs::copy_file(kFaces + "/John_Simm/" + fs::directory_iterator(kFaces + "/John_Simm")->path().filename().string(),
-                dir + "/b.jpg");
+  fs::copy_file(
+      kFaces + "/John_Simm/" + fs::directory_iterator(kFaces + "/John_Simm")->path().filename().string(),
+      dir + "/b.jpg");
   {
     std::ofstream csv(dir + "/labels.csv");
     csv << "file,label\n# comment\nb.jpg, smiling\na.jpg,frowning\n";
@@ -111,8 +116,9 @@ TEST_CASE("ImageFolder.LabelsFromCsv") {
     std::ofstream csv(dir + "/bad.csv");
     csv << "a.jpg,0\nmissing.jpg,1\n";
   }
-  CHECK(error_of([&] { folder_source({{"folder", dir}, {"labels", dir + "/bad.csv"}, {"batch", std::int64_t{1}}}); })
-            .find("bad.csv:2: no file") != std::string::npos);
+  CHECK(error_of([&] {
+          folder_source({{"folder", dir}, {"labels", dir + "/bad.csv"}, {"batch", std::int64_t{1}}});
+        }).find("bad.csv:2: no file") != std::string::npos);
 }
 
 TEST_CASE("ImageFolder.ErrorsNameTheFile") {
@@ -125,16 +131,22 @@ TEST_CASE("ImageFolder.ErrorsNameTheFile") {
   }
   test::TestContext ctx;
   auto source = folder_source({{"folder", dir}, {"batch", std::int64_t{2}}, {"shuffle", false}});
-  CHECK(error_of([&] { source->next({}, ctx); }).find(dir + "/broken.jpg: does not decode") != std::string::npos);
+  CHECK(error_of([&] { source->next({}, ctx); }).find(dir + "/broken.jpg: does not decode") !=
+        std::string::npos);
 
   const std::string empty = test::temp_dir("image-folder-empty");
-  CHECK(error_of([&] { folder_source({{"folder", empty}}); }).find("holds no image files") != std::string::npos);
-  CHECK(error_of([&] { folder_source({{"folder", dir}, {"labels", std::string("folders")}, {"batch", std::int64_t{1}}}); })
-            .find("is not in a sub-folder") != std::string::npos);
-  CHECK(error_of([&] { folder_source({{"crop", std::string("middle")}}); }).find("use centre or random") !=
-        std::string::npos);
-  CHECK(error_of([&] { folder_source({{"size", std::int64_t{64}}, {"resize", std::int64_t{32}}}); })
-            .find("the crop would not fit") != std::string::npos);
+  CHECK(error_of([&] {
+          folder_source({{"folder", empty}});
+        }).find("holds no image files") != std::string::npos);
+  CHECK(error_of([&] {
+          folder_source({{"folder", dir}, {"labels", std::string("folders")}, {"batch", std::int64_t{1}}});
+        }).find("is not in a sub-folder") != std::string::npos);
+  CHECK(error_of([&] {
+          folder_source({{"crop", std::string("middle")}});
+        }).find("use centre or random") != std::string::npos);
+  CHECK(error_of([&] {
+          folder_source({{"size", std::int64_t{64}}, {"resize", std::int64_t{32}}});
+        }).find("the crop would not fit") != std::string::npos);
 }
 
 TEST_CASE("Nets.DcganAt32And128") {
@@ -143,9 +155,11 @@ TEST_CASE("Nets.DcganAt32And128") {
     CAPTURE(res);
     NodeSetup g, d;
     const auto& registry = test::builtin_registry();
-    g.params = defaults_of(registry.find("nets/dcgan-generator")->type.contract,
-                           {{"z_dim", std::int64_t{8}}, {"width", std::int64_t{4}}, {"channels", std::int64_t{3}},
-                            {"resolution", res}});
+    g.params =
+        defaults_of(registry.find("nets/dcgan-generator")->type.contract, {{"z_dim", std::int64_t{8}},
+                                                                           {"width", std::int64_t{4}},
+                                                                           {"channels", std::int64_t{3}},
+                                                                           {"resolution", res}});
     d.params = defaults_of(registry.find("nets/dcgan-discriminator")->type.contract,
                            {{"width", std::int64_t{4}}, {"channels", std::int64_t{3}}, {"resolution", res}});
     auto gen = make_module(*registry.find("nets/dcgan-generator"), g);

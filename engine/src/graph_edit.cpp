@@ -330,6 +330,9 @@ EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
              " NAME");
       if (kind == NodeKind::Writer)
         fail(quote(words[2]) + " is a writer: use set-output samples writer=" + words[2]);
+      if (kind == NodeKind::Layer)
+        fail(quote(words[2]) + " is a layer: set it as a network's " + t.type.contract.layer_family() +
+             " param, e.g. set G " + t.type.contract.layer_family() + "=" + words[2]);
       entry["type"] = words[2];
       entry["params"] = params_from(t.type.contract, params);
       what = words[2];

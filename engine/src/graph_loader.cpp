@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -181,6 +182,7 @@ class Loader {
                                   bool module_entry);
   std::string substitute(const std::string& text, const std::string& pointer);
   Params check_params(const Contract& contract, const json& entry, const std::string& pointer);
+  std::optional<LayerChoice> check_layer(const ParamSpec& spec, const json& value, const std::string& where);
   void load_modules(const json& modules, Graph& g);
   void declare_nodes(const json& nodes, Graph& g);
   void resolve_inputs(const json& nodes, Graph& g);
@@ -213,6 +215,12 @@ const RegisteredType* Loader::find_type(const std::string& type, const std::stri
     return nullptr;
   }
   const NodeKind kind = t->type.contract.kind();
+  if (kind == NodeKind::Layer) {
+    diags_.error(pointer, quote(type) + " is a layer (family " + t->type.contract.layer_family() +
+                              "): name it in a network's param of that family, e.g. \"params\": {\"" +
+                              t->type.contract.layer_family() + "\": " + quote(type) + "}");
+    return nullptr;
+  }
   if (module_entry && kind != NodeKind::Module) {
     diags_.error(pointer,
                  quote(type) + " is a " + to_string(kind) + ", not a module: declare it under \"nodes\"");
@@ -267,6 +275,9 @@ std::string Loader::substitute(const std::string& text, const std::string& point
 Params Loader::check_params(const Contract& contract, const json& entry, const std::string& pointer) {
   std::map<std::string, ParamValue> values;
   for (const auto& spec : contract.params()) values[spec.name] = spec.default_value;
+  std::map<std::string, LayerChoice> layers;
+  for (const auto& spec : contract.params())
+    if (spec.type == ParamType::Layer) layers[spec.name] = {std::get<std::string>(spec.default_value), {}};
   const std::string ppointer = pointer + "/params";
   json given = json::object();
   if (entry.contains("params")) {
@@ -336,6 +347,12 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
         }
         values[key] = substitute(v.get<std::string>(), where);
         break;
+      case ParamType::Layer:
+        if (auto choice = check_layer(*spec, v, where)) {
+          values[key] = choice->type;
+          layers[key] = std::move(*choice);
+        }
+        break;
     }
   }
   for (const auto& spec : contract.params()) {
@@ -357,7 +374,41 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
                               : ""));
     }
   }
-  return Params(std::move(values));
+  return Params(std::move(values), std::move(layers));
+}
+
+std::optional<LayerChoice> Loader::check_layer(const ParamSpec& spec, const json& v,
+                                               const std::string& where) {
+  const json* type = &v;
+  if (v.is_object()) {
+    check_keys(v, where, {"type", "params"});
+    if (!v.contains("type")) {
+      diags_.error(where, "missing \"type\": a layer type of family " + spec.family);
+      return std::nullopt;
+    }
+    type = &v["type"];
+  }
+  if (!type->is_string()) {
+    diags_.error(v.is_object() ? where + "/type" : where,
+                 "param " + quote(spec.name) + " expects a layer type of family " + spec.family +
+                     " (a string, or {\"type\": ..., \"params\": {...}}), found " + type_name(*type));
+    return std::nullopt;
+  }
+  const std::string name = type->get<std::string>();
+  std::vector<std::string> family;
+  for (const auto& [n, t] : registry_.types())
+    if (t.type.contract.kind() == NodeKind::Layer && t.type.contract.layer_family() == spec.family)
+      family.push_back(n);
+  const RegisteredType* t = registry_.find(name);
+  if (!t || t->type.contract.kind() != NodeKind::Layer || t->type.contract.layer_family() != spec.family) {
+    diags_.error(v.is_object() ? where + "/type" : where, quote(name) + " is not a layer of family " +
+                                                              spec.family + did_you_mean(name, family) +
+                                                              "; the loaded ones: " + list_names(family));
+    return std::nullopt;
+  }
+  // The layer's own params, checked like a node's (a layer's params hold no further layers).
+  const Params nested = check_params(t->type.contract, v.is_object() ? v : json::object(), where);
+  return LayerChoice{name, nested.values()};
 }
 
 void Loader::load_modules(const json& modules, Graph& g) {

@@ -1,5 +1,8 @@
 #include "ganglion/engine/graph_schema.h"
 
+#include <map>
+#include <vector>
+
 #include "ganglion/engine/plugin_registry.h"
 
 using nlohmann::json;
@@ -19,8 +22,27 @@ std::string params_ref(const std::string& type) {
   return "#/definitions/params/" + escaped;
 }
 
-json param_schema(const ParamSpec& p) {
+/// Layer types by family, for the params that name one.
+using Families = std::map<std::string, std::vector<std::string>>;
+
+json param_schema(const ParamSpec& p, const Families& families) {
   json s;
+  if (p.type == ParamType::Layer) {
+    const auto it = families.find(p.family);
+    const json types = it == families.end() ? json::array() : json(it->second);
+    json object;
+    object["type"] = "object";
+    object["additionalProperties"] = false;
+    object["required"] = json::array({"type"});
+    object["properties"]["type"]["enum"] = types;
+    object["properties"]["params"]["type"] = "object";
+    json by_name;
+    by_name["enum"] = types;
+    s["oneOf"] = json::array({by_name, object});
+    s["default"] = std::get<std::string>(p.default_value);
+    s["description"] = p.doc + " (a layer of family " + p.family + ")";
+    return s;
+  }
   switch (p.type) {
     case ParamType::Int:
       s["type"] = "integer";
@@ -47,11 +69,11 @@ json param_schema(const ParamSpec& p) {
   return s;
 }
 
-json params_schema(const Contract& c) {
+json params_schema(const Contract& c, const Families& families) {
   json s{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
   json required = json::array();
   for (const auto& p : c.params()) {
-    s["properties"][p.name] = param_schema(p);
+    s["properties"][p.name] = param_schema(p, families);
     if (p.required()) required.push_back(p.name);
   }
   if (!required.empty()) s["required"] = required;
@@ -115,9 +137,12 @@ json graph_schema(const PluginRegistry& registry) {
   json module_types = json::array(), node_types = json::array(), writer_types = json::array();
   json module_rules = json::array(), node_rules = json::array(), writer_rules = json::array();
   json params = json::object();
+  Families families;
+  for (const auto& [name, t] : registry.types())
+    if (t.type.contract.kind() == NodeKind::Layer) families[t.type.contract.layer_family()].push_back(name);
   for (const auto& [name, t] : registry.types()) {
     const Contract& c = t.type.contract;
-    params[name] = params_schema(c);
+    params[name] = params_schema(c, families);
     const json with_params = {{"properties", {{"params", {{"$ref", params_ref(name)}}}}}};
     switch (c.kind()) {
       case NodeKind::Module:
@@ -127,6 +152,8 @@ json graph_schema(const PluginRegistry& registry) {
       case NodeKind::Writer:
         writer_types.push_back(name);
         writer_rules.push_back(when("writer", name, with_params));
+        break;
+      case NodeKind::Layer:  // never a node: only a network's params name it
         break;
       default:
         node_types.push_back(name);

@@ -153,35 +153,51 @@ void PluginRegistry::load_library(const std::string& path) {
   std::shared_ptr<void> keep = lib;
   for (auto& t : registrar.types) {
     const std::string name = t.contract.type();
-    auto it = types_.find(name);
-    if (it != types_.end()) {
+    auto it = types_->find(name);
+    if (it != types_->end()) {
       duplicate_errors_.push_back("node type \"" + name + "\" is defined by two plugins: " + it->second.file +
                                   " and " + path + ": remove one of them");
       continue;
     }
-    types_[name] =
-        RegisteredType{keep, std::move(t), path, d->name ? d->name : "?", d->version ? d->version : "?"};
+    (*types_)[name] = RegisteredType{
+        keep, std::move(t), path, d->name ? d->name : "?", d->version ? d->version : "?", types_.get()};
   }
 }
 
 void PluginRegistry::add(NodeType type, const std::string& file) {
   const std::string name = type.contract.type();
-  types_[name] = RegisteredType{nullptr, std::move(type), file, "built-in", GANGLION_VERSION};
+  (*types_)[name] =
+      RegisteredType{nullptr, std::move(type), file, "built-in", GANGLION_VERSION, types_.get()};
 }
 
 const RegisteredType* PluginRegistry::find(const std::string& type) const {
-  auto it = types_.find(type);
-  return it == types_.end() ? nullptr : &it->second;
+  auto it = types_->find(type);
+  return it == types_->end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> PluginRegistry::type_names() const {
   std::vector<std::string> out;
-  for (const auto& [name, _] : types_) out.push_back(name);
+  for (const auto& [name, _] : *types_) out.push_back(name);
   return out;
 }
 
 std::shared_ptr<NetModule> make_module(const RegisteredType& t, const NodeSetup& s) {
-  return keep_library(t.type.make_module(s), t.library);
+  if (s.make_layer || !t.registry) return keep_library(t.type.make_module(s), t.library);
+  NodeSetup with_layers = s;
+  with_layers.make_layer = [registry = t.registry, params = s.params](const std::string& param,
+                                                                      const LayerArgs& args) {
+    const LayerChoice& choice = params.layer(param);
+    const auto it = registry->find(choice.type);
+    if (it == registry->end() || it->second.type.contract.kind() != NodeKind::Layer)
+      throw std::invalid_argument("param " + param + " names \"" + choice.type +
+                                  "\", which is not a layer type of the loaded plugins");
+    NodeSetup layer;
+    layer.params = defaults_of(it->second.type.contract, choice.params);
+    layer.name = param;
+    // The module's code lives in the layer's library, which the registry keeps loaded.
+    return it->second.type.make_layer(layer, args);
+  };
+  return keep_library(t.type.make_module(with_layers), t.library);
 }
 std::shared_ptr<Function> make_function(const RegisteredType& t, const NodeSetup& s) {
   return keep_library(t.type.make_function(s), t.library);

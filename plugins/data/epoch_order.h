@@ -33,7 +33,8 @@ class EpochOrder {
     const int64_t count = std::min(batch, n - cursor_);
     std::vector<int64_t> out(order_.begin() + cursor_, order_.begin() + cursor_ + count);
     if (draw_ids)
-      for (int64_t i = 0; i < count; ++i) draw_ids->push_back(static_cast<uint64_t>(epoch_ * n + cursor_ + i));
+      for (int64_t i = 0; i < count; ++i)
+        draw_ids->push_back(static_cast<uint64_t>(epoch_ * n + cursor_ + i));
     cursor_ += count;
     return out;
   }

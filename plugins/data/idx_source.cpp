@@ -40,7 +40,8 @@ class IdxSource : public Source {
     int64_t n = images_.size(0);
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
     // Shard by rank: each process sees every world_size-th image.
-    order_ = std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"), drop_last_, s.seed);
+    order_ =
+        std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"), drop_last_, s.seed);
     if (order_->size() < batch_ && drop_last_)
       throw std::runtime_error("param batch (" + std::to_string(batch_) + ") is larger than the " +
                                std::to_string(order_->size()) + " images available");

@@ -29,8 +29,8 @@ namespace ganglion::data {
 namespace {
 
 bool is_image(const fs::path& p) {
-  static const std::set<std::string> extensions{".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",
-                                                ".webp", ".ppm", ".pgm", ".pbm"};
+  static const std::set<std::string> extensions{".jpg",  ".jpeg", ".png", ".bmp", ".tif",
+                                                ".tiff", ".webp", ".ppm", ".pgm", ".pbm"};
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return extensions.count(ext) != 0;
@@ -111,9 +111,11 @@ class ImageFolder : public Source {
     if (channels_ != 1 && channels_ != 3)
       throw std::invalid_argument("param channels is " + std::to_string(channels_) + ": use 1 or 3");
     if (resize_ < size_)
-      throw std::invalid_argument("param resize (" + std::to_string(resize_) + ") is smaller than param size (" +
-                                  std::to_string(size_) + "): the crop would not fit");
-    if (!fs::is_directory(folder_)) throw std::invalid_argument("param folder: " + folder_ + " is not a folder");
+      throw std::invalid_argument("param resize (" + std::to_string(resize_) +
+                                  ") is smaller than param size (" + std::to_string(size_) +
+                                  "): the crop would not fit");
+    if (!fs::is_directory(folder_))
+      throw std::invalid_argument("param folder: " + folder_ + " is not a folder");
     const auto& labels = s.params.text("labels");
     if (!labels.empty() && labels != "folders")
       read_csv(labels);
@@ -163,7 +165,8 @@ class ImageFolder : public Source {
  private:
   void scan(bool label_by_folder) {
     std::vector<fs::path> found;
-    for (const auto& entry : fs::recursive_directory_iterator(folder_, fs::directory_options::follow_directory_symlink))
+    for (const auto& entry :
+         fs::recursive_directory_iterator(folder_, fs::directory_options::follow_directory_symlink))
       if (entry.is_regular_file() && is_image(entry.path())) found.push_back(entry.path());
     std::sort(found.begin(), found.end());
     std::vector<std::string> names;
@@ -173,7 +176,8 @@ class ImageFolder : public Source {
       if (label_by_folder) {
         if (std::distance(rel.begin(), rel.end()) < 2)
           throw std::invalid_argument("param labels is \"folders\" but " + p.string() +
-                                      " is not in a sub-folder of " + folder_ + " (one sub-folder per class)");
+                                      " is not in a sub-folder of " + folder_ +
+                                      " (one sub-folder per class)");
         names.push_back(rel.begin()->string());
       }
     }
@@ -182,7 +186,8 @@ class ImageFolder : public Source {
 
   void read_csv(const std::string& csv) {
     std::ifstream in(csv);
-    if (!in) throw std::invalid_argument("param labels: cannot read " + csv + " (give \"folders\" or a CSV file)");
+    if (!in)
+      throw std::invalid_argument("param labels: cannot read " + csv + " (give \"folders\" or a CSV file)");
     std::vector<std::string> names;
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
@@ -190,8 +195,8 @@ class ImageFolder : public Source {
       if (line.empty() || line[0] == '#') continue;
       const auto comma = line.rfind(',');
       if (comma == std::string::npos)
-        throw std::invalid_argument(csv + ":" + std::to_string(number) + ": expected path,label, found \"" + line +
-                                    "\"");
+        throw std::invalid_argument(csv + ":" + std::to_string(number) + ": expected path,label, found \"" +
+                                    line + "\"");
       const std::string path = trim(line.substr(0, comma)), label = trim(line.substr(comma + 1));
       if (number == 1 && (label == "label" || label == "class")) continue;  // a header
       const fs::path file = fs::path(folder_) / path;
@@ -206,11 +211,14 @@ class ImageFolder : public Source {
   /// Decodes `file` into `out` (C x size x size, in [-1, 1]); `id` seeds its crop and flip.
   void decode(const std::string& file, uint64_t id, torch::Tensor out) const {
     cv::Mat image = cv::imread(file, channels_ == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-    if (image.empty()) throw std::runtime_error(file + ": does not decode as an image (OpenCV cannot read it)");
+    if (image.empty())
+      throw std::runtime_error(file + ": does not decode as an image (OpenCV cannot read it)");
     if (channels_ == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
     const double scale = static_cast<double>(resize_) / std::min(image.rows, image.cols);
-    const int rows = std::max<int>(static_cast<int>(resize_), static_cast<int>(std::lround(image.rows * scale)));
-    const int cols = std::max<int>(static_cast<int>(resize_), static_cast<int>(std::lround(image.cols * scale)));
+    const int rows =
+        std::max<int>(static_cast<int>(resize_), static_cast<int>(std::lround(image.rows * scale)));
+    const int cols =
+        std::max<int>(static_cast<int>(resize_), static_cast<int>(std::lround(image.cols * scale)));
     if (rows != image.rows || cols != image.cols)
       cv::resize(image, image, cv::Size(cols, rows), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
     std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull ^ (id + 0x632BE59BD9B4E019ull));
@@ -238,4 +246,6 @@ class ImageFolder : public Source {
 
 }  // namespace ganglion::data
 
-GANGLION_PLUGIN("images", GANGLION_VERSION) { registrar.add(ganglion::node_type<ganglion::data::ImageFolder>()); }
+GANGLION_PLUGIN("images", GANGLION_VERSION) {
+  registrar.add(ganglion::node_type<ganglion::data::ImageFolder>());
+}

@@ -29,10 +29,9 @@ class DcganGenerator : public NetModule {
         .param_int("channels", 1, 1, 64, "channels of the generated image")
         .param_int("resolution", 28, 8, 1024,
                    "image side: 28 (the pytorch/examples layers) or a power of two >= 8")
-        .param_string(
-            "transposed_conv", std::string("auto"),
-            "how the transposed convolutions are computed, all the same function: auto (the "
-            "fastest for the shape and device), torch (ConvTranspose2d), subpixel, phases or matmul");
+        .param_layer("upsampler", "upsampler", "upsamplers/transposed-conv",
+                     "the layer that doubles the feature maps (every layer after the first): "
+                     "upsamplers/transposed-conv (DCGAN's), nearest-conv, bilinear-conv or pixel-shuffle");
     conditioning_ports(c);
     return generator_conditioning_params(c);
   }
@@ -44,21 +43,26 @@ class DcganGenerator : public NetModule {
     const int64_t res = p.integer("resolution");
     using namespace torch::nn;
     z_dim_ = p.integer("z_dim");
-    method_ = layers::parse_transposed_conv_method(p.text("transposed_conv"));
-    if (res == 28) {
-      add_up(layers::TransposedConv2dOptions(z, 4 * w, 4).bias(false));
-      add_up(layers::TransposedConv2dOptions(4 * w, 2 * w, 3).stride(2).padding(1).bias(false));
-      add_up(layers::TransposedConv2dOptions(2 * w, w, 4).stride(2).padding(1).bias(false));
-      body_->push_back(layers::TransposedConv2d(
-          layers::TransposedConv2dOptions(w, c, 4).stride(2).padding(1).bias(false).method(method_)));
-    } else {
-      const int doublings = doublings_from_4(res, "resolution");
-      int64_t ch = w << (doublings - 1);
-      add_up(layers::TransposedConv2dOptions(z, ch, 4).bias(false));
-      for (int i = 1; i < doublings; ++i, ch /= 2)
-        add_up(layers::TransposedConv2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false));
-      body_->push_back(layers::TransposedConv2d(
-          layers::TransposedConv2dOptions(ch, c, 4).stride(2).padding(1).bias(false).method(method_)));
+    if (!setup.make_layer)
+      throw std::logic_error("nets/dcgan-generator was made without the engine's layer factory");
+    // z (1x1) to 4x4 is a projection, always a transposed convolution; every later layer doubles
+    // the maps with the upsampler the graph chose (28 = 4 -> 7 -> 14 -> 28, else 4 -> 8 -> ...).
+    std::vector<int64_t> sizes{4};
+    if (res == 28)
+      sizes.insert(sizes.end(), {7, 14, 28});
+    else
+      for (int i = 0, doublings = doublings_from_4(res, "resolution"); i < doublings; ++i)
+        sizes.push_back(sizes.back() * 2);
+    const size_t ups = sizes.size() - 1;  // upsampling layers, the last one making the image
+    int64_t ch = res == 28 ? 4 * w : w << (ups - 1);
+    body_->push_back(layers::TransposedConv2d(layers::TransposedConv2dOptions(z, ch, 4).bias(false)));
+    add_norm(ch);
+    for (size_t i = 0; i < ups; ++i) {
+      const bool last = i + 1 == ups;
+      const int64_t out = last ? c : (res == 28 && i == 0 ? 2 * w : ch / 2);
+      body_->push_back(setup.make_layer("upsampler", LayerArgs{ch, out, sizes[i], sizes[i + 1]}));
+      if (!last) add_norm(out);
+      ch = out;
     }
     body_->push_back(Tanh());
     register_module("body", body_);
@@ -72,14 +76,12 @@ class DcganGenerator : public NetModule {
   }
 
  private:
-  void add_up(layers::TransposedConv2dOptions o) {
-    body_->push_back(layers::TransposedConv2d(o.method(method_)));
-    body_->push_back(torch::nn::BatchNorm2d(o.out_channels()));
+  void add_norm(int64_t channels) {
+    body_->push_back(torch::nn::BatchNorm2d(channels));
     body_->push_back(torch::nn::ReLU());
   }
   GeneratorCondition condition_;
   int64_t z_dim_;
-  layers::TransposedConvMethod method_ = layers::TransposedConvMethod::Auto;
   torch::nn::Sequential body_;
 };
 

@@ -14,11 +14,14 @@ namespace ganglion {
 enum class DType { Float, Long, Any };
 
 /// What a node type is: a parameterised network several nodes may apply (Module), a stateless or
-/// stateful operation (Function), something that draws samples (Source: datasets, noise), or a sink
-/// the engine calls to write outputs (Writer).
-enum class NodeKind { Module, Function, Source, Writer };
+/// stateful operation (Function), something that draws samples (Source: datasets, noise), a sink
+/// the engine calls to write outputs (Writer), or a building block a network makes inside itself
+/// when a param names it (Layer: an upsampler, say), never a node of the graph.
+enum class NodeKind { Module, Function, Source, Writer, Layer };
 
-enum class ParamType { Int, Float, Bool, String, Path };
+/// `Layer`: the name of a registered layer type of the param's family, with params of its own
+/// (in a graph: "upsamplers/nearest-conv" or {"type": ..., "params": {...}}).
+enum class ParamType { Int, Float, Bool, String, Path, Layer };
 
 /// A param's value. `std::monostate` as a default means "required: no default".
 using ParamValue = std::variant<std::monostate, std::int64_t, double, bool, std::string>;
@@ -41,6 +44,8 @@ inline const char* to_string(NodeKind k) {
       return "function";
     case NodeKind::Source:
       return "source";
+    case NodeKind::Layer:
+      return "layer";
     default:
       return "writer";
   }
@@ -55,6 +60,8 @@ inline const char* to_string(ParamType t) {
       return "bool";
     case ParamType::String:
       return "string";
+    case ParamType::Layer:
+      return "layer";
     default:
       return "path";
   }
@@ -84,6 +91,8 @@ struct ParamSpec {
   ParamValue default_value;
   std::optional<double> min, max;
   std::string doc;
+  /// For a Layer param: the family its layer types belong to ("upsampler").
+  std::string family;
 
   bool required() const { return std::holds_alternative<std::monostate>(default_value); }
 };
@@ -106,6 +115,11 @@ class Contract {
   Contract& param_bool(std::string name, bool default_value, std::string doc);
   Contract& param_string(std::string name, std::optional<std::string> default_value, std::string doc);
   Contract& param_path(std::string name, std::optional<std::string> default_value, std::string doc);
+  /// A param naming a layer type of `family` (default: `default_type`), resolved through the plugin
+  /// registry: a network builds its parts from it with NodeSetup::make_layer.
+  Contract& param_layer(std::string name, std::string family, std::string default_type, std::string doc);
+  /// For a Layer type: the family it belongs to, which params of that family accept.
+  Contract& family(std::string name);
   /// The node differentiates its own inputs inside forward (gradient penalties, R1): the plan
   /// keeps the graph of its inputs for a second derivative.
   Contract& second_order(bool value = true);
@@ -117,6 +131,7 @@ class Contract {
   const std::vector<PortSpec>& outputs() const { return outputs_; }
   const std::vector<ParamSpec>& params() const { return params_; }
   bool is_second_order() const { return second_order_; }
+  const std::string& layer_family() const { return family_; }
 
   const PortSpec* find_input(const std::string& name) const;
   const PortSpec* find_output(const std::string& name) const;
@@ -129,6 +144,7 @@ class Contract {
   std::vector<PortSpec> inputs_, outputs_;
   std::vector<ParamSpec> params_;
   bool second_order_ = false;
+  std::string family_;
 };
 
 // Inline so that the SDK stays header-only for out-of-tree plugins.
@@ -179,6 +195,17 @@ inline Contract& Contract::param_path(std::string name, std::optional<std::strin
   ParamValue v;
   if (default_value) v = *default_value;
   params_.push_back({std::move(name), ParamType::Path, v, {}, {}, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::param_layer(std::string name, std::string family, std::string default_type,
+                                       std::string doc) {
+  ParamSpec spec{std::move(name), ParamType::Layer, std::move(default_type), {}, {}, std::move(doc)};
+  spec.family = std::move(family);
+  params_.push_back(std::move(spec));
+  return *this;
+}
+inline Contract& Contract::family(std::string name) {
+  family_ = std::move(name);
   return *this;
 }
 inline Contract& Contract::second_order(bool value) {

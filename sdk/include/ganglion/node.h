@@ -3,9 +3,11 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +18,13 @@ namespace ganglion {
 
 /// Tensors by port name: a node's inputs or outputs.
 using TensorMap = std::map<std::string, torch::Tensor>;
+
+/// What a network tells a layer it makes: the shapes the layer must map between. An upsampler
+/// takes in_channels x in_size x in_size to out_channels x out_size x out_size.
+struct LayerArgs {
+  std::int64_t in_channels = 0, out_channels = 0;
+  std::int64_t in_size = 0, out_size = 0;
+};
 
 /// What a node is told when it is made.
 struct NodeSetup {
@@ -29,6 +38,9 @@ struct NodeSetup {
   int world_size = 1;
   /// The node's name in the graph (for messages).
   std::string name;
+  /// Makes the layer that Layer param `param` names, for these shapes, as a module the caller
+  /// registers (its parameters then belong to the caller). Set by the engine.
+  std::function<torch::nn::AnyModule(const std::string& param, const LayerArgs& args)> make_layer;
 };
 
 /// What a node may ask while it runs.

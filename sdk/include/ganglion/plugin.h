@@ -24,7 +24,24 @@ struct NodeType {
   std::function<std::shared_ptr<Function>(const NodeSetup&)> make_function;
   std::function<std::shared_ptr<Source>(const NodeSetup&)> make_source;
   std::function<std::shared_ptr<Writer>(const NodeSetup&)> make_writer;
+  std::function<torch::nn::AnyModule(const NodeSetup&, const LayerArgs&)> make_layer;
 };
+
+/// A Layer type: a contract of kind Layer (with its family) and a factory that builds the module
+/// for given shapes, e.g.
+///   layer_type(Contract("upsamplers/nearest-conv", NodeKind::Layer).family("upsampler"),
+///              [](const NodeSetup& s, const LayerArgs& a) { return torch::nn::AnyModule(...); })
+inline NodeType layer_type(Contract contract,
+                           std::function<torch::nn::AnyModule(const NodeSetup&, const LayerArgs&)> make) {
+  if (contract.kind() != NodeKind::Layer)
+    throw std::logic_error("layer type " + contract.type() + " declares kind " + to_string(contract.kind()));
+  if (contract.layer_family().empty())
+    throw std::logic_error("layer type " + contract.type() + " names no family (Contract::family)");
+  NodeType t;
+  t.contract = std::move(contract);
+  t.make_layer = std::move(make);
+  return t;
+}
 
 /// The engine's side of registration.
 class TypeRegistrar {

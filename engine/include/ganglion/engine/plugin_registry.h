@@ -20,6 +20,9 @@ struct RegisteredType {
   std::string file;
   std::string plugin;
   std::string plugin_version;
+  /// Every type of the registry this one belongs to: where the layer types a network's Layer
+  /// params name are found when it is made (null for a type made outside a registry).
+  const std::map<std::string, RegisteredType>* registry = nullptr;
 };
 
 struct SkippedPlugin {
@@ -41,19 +44,22 @@ class PluginRegistry {
   const RegisteredType* find(const std::string& type) const;
   std::vector<std::string> type_names() const;
   const std::vector<SkippedPlugin>& skipped() const { return skipped_; }
-  const std::map<std::string, RegisteredType>& types() const { return types_; }
+  const std::map<std::string, RegisteredType>& types() const { return *types_; }
 
   /// Adds a type directly (for tests and built-in types), as if from `file`.
   void add(NodeType type, const std::string& file);
 
  private:
   void load_library(const std::string& path);
-  std::map<std::string, RegisteredType> types_;
+  // Behind a pointer, so the map stays where each type's `registry` points when a registry moves.
+  std::shared_ptr<std::map<std::string, RegisteredType>> types_ =
+      std::make_shared<std::map<std::string, RegisteredType>>();
   std::vector<SkippedPlugin> skipped_;
   std::vector<std::string> duplicate_errors_;
 };
 
 /// Makes the object of a registered type, keeping its library alive for the object's lifetime.
+/// A network's Layer params are resolved through the type's registry (NodeSetup::make_layer).
 std::shared_ptr<NetModule> make_module(const RegisteredType& t, const NodeSetup& setup);
 std::shared_ptr<Function> make_function(const RegisteredType& t, const NodeSetup& setup);
 std::shared_ptr<Source> make_source(const RegisteredType& t, const NodeSetup& setup);
