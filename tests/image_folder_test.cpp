@@ -19,14 +19,9 @@ namespace {
 const std::string kFaces = data_folder() + "/dlib-faces";
 
 std::shared_ptr<Source> folder_source(std::map<std::string, ParamValue> params) {
-  const RegisteredType* t = test::builtin_registry().find("data/image-folder");
-  REQUIRE_MESSAGE(t != nullptr,
-                  "data/image-folder is missing: the images plugin needs OpenCV (scripts/setup.sh)");
-  NodeSetup setup;
+  // The images plugin is built only with OpenCV (scripts/setup.sh installs it).
   if (!params.count("folder")) params["folder"] = kFaces;
-  setup.params = defaults_of(t->type.contract, params);
-  setup.seed = 9;
-  return make_source(*t, setup);
+  return make_source(test::registered("data/image-folder"), test::node_setup("data/image-folder", params, 9));
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -12,12 +12,11 @@ namespace {
 
 double loss_of(const std::string& type, const TensorMap& in,
                const std::map<std::string, ParamValue>& params = {}) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE_MESSAGE(t != nullptr, type);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
   test::TestContext ctx;
-  return make_function(*t, setup)->forward(in, ctx).at("loss").item<double>();
+  return make_function(test::registered(type), test::node_setup(type, params))
+      ->forward(in, ctx)
+      .at("loss")
+      .item<double>();
 }
 
 const torch::Tensor real = torch::tensor({0.5, 2.0});   // mean 1.25

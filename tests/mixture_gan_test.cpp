@@ -6,6 +6,7 @@
 #include <map>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "ganglion/engine/plugin_registry.h"
@@ -16,16 +17,10 @@ using nlohmann::json;
 
 namespace {
 
-const RegisteredType& type_of(const std::string& name) {
-  const RegisteredType* t = test::builtin_registry().find(name);
-  REQUIRE_MESSAGE(t != nullptr, name);
-  return *t;
-}
+const RegisteredType& type_of(const std::string& name) { return test::registered(name); }
 
 NodeSetup setup_for(const std::string& type, const std::map<std::string, ParamValue>& params) {
-  NodeSetup s;
-  s.params = defaults_of(type_of(type).type.contract, params);
-  return s;
+  return test::node_setup(type, params);
 }
 
 TensorMap mixture_modes(const torch::Tensor& samples, const std::map<std::string, ParamValue>& params = {}) {
@@ -207,11 +202,20 @@ TEST_CASE("Graphs.EveryShippedGraphTrainsTwoIterations") {
   REQUIRE(test::mnist_available());
   // Graphs whose modules start from another shipped graph's run ("weights": "runs/NAME") come
   // last, and read the two-iteration run of NAME made here instead.
+  // GANGLION_SKIP_GRAPHS (comma-separated stems) leaves graphs out on a machine that cannot run
+  // them (no OpenCV on the GPU machine); each one left out is reported.
+  std::string skip = std::getenv("GANGLION_SKIP_GRAPHS") ? std::getenv("GANGLION_SKIP_GRAPHS") : "";
+  skip = "," + skip + ",";
   std::vector<std::filesystem::path> paths;
   for (const auto& entry :
        std::filesystem::directory_iterator(std::string(GANGLION_SOURCE_DIR) + "/graphs")) {
     const auto path = entry.path();
-    if (path.extension() == ".json" && path.filename() != "ganglion.schema.json") paths.push_back(path);
+    if (path.extension() != ".json" || path.filename() == "ganglion.schema.json") continue;
+    if (skip.find("," + path.stem().string() + ",") != std::string::npos) {
+      MESSAGE("left out by GANGLION_SKIP_GRAPHS: " << path.stem().string());
+      continue;
+    }
+    paths.push_back(path);
   }
   const auto reads_weights = [](const std::filesystem::path& path) {
     const auto graph = test::shipped_graph(path.stem().string());  // kept alive for the loop
@@ -252,5 +256,5 @@ TEST_CASE("Graphs.EveryShippedGraphTrainsTwoIterations") {
       }
     CHECK(logged_losses);
   }
-  CHECK(paths.size() >= 12);
+  CHECK(paths.size() >= (skip.size() > 2 ? 10u : 12u));
 }

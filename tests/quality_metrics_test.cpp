@@ -13,13 +13,8 @@ namespace {
 
 TensorMap score(const std::string& type, const TensorMap& in,
                 const std::map<std::string, ParamValue>& params = {}) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE_MESSAGE(t != nullptr, type);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
-  setup.seed = 7;
   test::TestContext ctx;
-  return make_function(*t, setup)->forward(in, ctx);
+  return make_function(test::registered(type), test::node_setup(type, params, 7))->forward(in, ctx);
 }
 
 double value(const TensorMap& out, const std::string& name) { return out.at(name).item<double>(); }

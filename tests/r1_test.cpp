@@ -30,10 +30,8 @@ TEST_CASE("R1.LazyPhaseRunsEvery16IterationsAndTrainsD") {
 }
 
 TEST_CASE("R1.LeafRecordsGradientsOfADetachedCopy") {
-  const RegisteredType* t = test::builtin_registry().find("data/leaf");
-  REQUIRE(t != nullptr);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, {});
+  const RegisteredType* t = &test::registered("data/leaf");
+  const NodeSetup setup = test::node_setup("data/leaf");
   test::TestContext ctx;
   auto w = torch::ones({3}, torch::requires_grad());
   const auto x = w * 2;  // part of another graph

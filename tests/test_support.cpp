@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include <doctest/doctest.h>
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -60,6 +62,20 @@ std::string write_temp(const std::string& name, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
   return path.string();
+}
+
+const RegisteredType& registered(const std::string& type) {
+  const RegisteredType* t = builtin_registry().find(type);
+  REQUIRE_MESSAGE(t != nullptr, "no loaded plugin has type " << type << " (is its plugin built?)");
+  return *t;
+}
+
+NodeSetup node_setup(const std::string& type, const std::map<std::string, ParamValue>& params,
+                     std::uint64_t seed) {
+  NodeSetup setup;
+  setup.params = defaults_of(registered(type).type.contract, params);
+  setup.seed = seed;
+  return setup;
 }
 
 const PluginRegistry& builtin_registry() {

@@ -5,12 +5,14 @@
 #include <ganglion/node.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
 namespace ganglion {
 class PluginRegistry;
-}
+struct RegisteredType;
+}  // namespace ganglion
 
 namespace ganglion::test {
 
@@ -42,6 +44,14 @@ std::string write_temp(const std::string& name, const std::string& text);
 
 /// The registry with the built-in plugins (and the given extra folders).
 const PluginRegistry& builtin_registry();
+
+/// A built-in type by name; fails the test (naming it) when no loaded plugin has it.
+const RegisteredType& registered(const std::string& type);
+
+/// What a node of `type` is made with when a graph sets only `params`: the contract's defaults
+/// with `params` on top, and `seed`.
+NodeSetup node_setup(const std::string& type, const std::map<std::string, ParamValue>& params = {},
+                     std::uint64_t seed = 0);
 
 /// graphs/dcgan-mnist.json, parsed.
 nlohmann::json dcgan_graph();

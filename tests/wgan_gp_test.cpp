@@ -18,11 +18,7 @@ namespace {
 
 std::shared_ptr<Function> function_of(const std::string& type,
                                       const std::map<std::string, ParamValue>& params = {}) {
-  const RegisteredType* t = test::builtin_registry().find(type);
-  REQUIRE(t != nullptr);
-  NodeSetup setup;
-  setup.params = defaults_of(t->type.contract, params);
-  return make_function(*t, setup);
+  return make_function(test::registered(type), test::node_setup(type, params));
 }
 
 json wgan_graph() {
