@@ -4,6 +4,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "common/class_labels.h"
+
 namespace ganglion::losses {
 
 class CrossEntropyLoss : public Function {
@@ -23,13 +25,8 @@ class CrossEntropyLoss : public Function {
     if (logits.dim() != 2 || label.dim() != 1 || label.size(0) != logits.size(0))
       throw std::invalid_argument("logits " + c10::str(logits.sizes()) + " and label " +
                                   c10::str(label.sizes()) + " do not match: give B x K scores and B labels");
-    if (label.is_cpu() && label.numel() > 0) {
-      const auto low = label.min().item<int64_t>(), high = label.max().item<int64_t>();
-      if (low < 0 || high >= logits.size(1))
-        throw std::invalid_argument("label holds class " + std::to_string(low < 0 ? low : high) +
-                                    ", outside 0.." + std::to_string(logits.size(1) - 1) + " (logits has " +
-                                    std::to_string(logits.size(1)) + " classes)");
-    }
+    check_class_range(label, logits.size(1), "label",
+                      "logits has " + std::to_string(logits.size(1)) + " classes");
     namespace F = torch::nn::functional;
     return {
         {"loss", F::cross_entropy(logits, label, F::CrossEntropyFuncOptions().label_smoothing(smoothing_))}};

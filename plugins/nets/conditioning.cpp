@@ -1,5 +1,7 @@
 #include "nets/conditioning.h"
 
+#include "common/class_labels.h"
+
 #include <torch/nn/functional/embedding.h>
 
 #include <cmath>
@@ -29,15 +31,8 @@ torch::Tensor label_of(const TensorMap& in, int64_t classes) {
     throw std::invalid_argument("input label must be B integer class indices, not " +
                                 c10::str(label.sizes()) + " " +
                                 std::string(c10::toString(label.scalar_type())));
-  // Out-of-range labels would be an index error deep in the embedding; on the GPU the check would
-  // wait for the device, and the kernel's own assertion fires there instead.
-  if (label.is_cpu() && label.numel() > 0) {
-    const auto low = label.min().item<int64_t>(), high = label.max().item<int64_t>();
-    if (low < 0 || high >= classes)
-      throw std::invalid_argument("input label holds class " + std::to_string(low < 0 ? low : high) +
-                                  ", outside 0.." + std::to_string(classes - 1) + " (param classes is " +
-                                  std::to_string(classes) + ")");
-  }
+  // Out-of-range labels would be an index error deep in the embedding.
+  check_class_range(label, classes, "input label", "param classes is " + std::to_string(classes));
   return label;
 }
 
