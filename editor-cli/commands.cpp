@@ -87,22 +87,16 @@ std::vector<std::string> split_commas(const std::string& text) {
 /// The checkpoint --checkpoint names (a file, or the newest in a run directory, by default the
 /// graph's runs/<name>) and the run directory it belongs to ("" for a file elsewhere).
 std::pair<std::string, std::string> choose_checkpoint(const ParsedArgs& args, const Graph& graph) {
-  namespace fs = std::filesystem;
   const std::string given = args.value("checkpoint", "runs/" + graph.name);
-  if (fs::is_regular_file(given))
-    return {given, fs::path(given).parent_path().filename() == "checkpoints"
-                       ? fs::path(given).parent_path().parent_path().string()  // RUN/checkpoints/step-N.pt
-                       : std::string()};
-  if (fs::is_directory(given)) {
-    const auto latest = latest_checkpoint(given);
-    if (!latest)
-      throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
-                      graph.file + ") or name one with --checkpoint FILE");
-    return {latest->path, given};
-  }
-  throw UserError(
-      "--checkpoint " + given + ": no such file or run directory" +
-      (args.has("checkpoint") ? std::string() : " (train first: ganglion run " + graph.file + ")"));
+  const auto named = named_checkpoint(given);
+  if (!named)
+    throw UserError(
+        "--checkpoint " + given + ": no such file or run directory" +
+        (args.has("checkpoint") ? std::string() : " (train first: ganglion run " + graph.file + ")"));
+  if (named->file.empty())
+    throw UserError(given + ": no checkpoint in " + given + "/checkpoints; train first (ganglion run " +
+                    graph.file + ") or name one with --checkpoint FILE");
+  return {named->file, named->run_dir};
 }
 
 int eval_command(const ParsedArgs& args) {
@@ -191,13 +185,11 @@ int sample_command(const ParsedArgs& args) {
     std::snprintf(name, sizeof name, "sample-step-%08lld", static_cast<long long>(step));
     out = (fs::path(run_dir.empty() ? "." : run_dir) / (name + writer->extension())).string();
   }
-  write_atomically(out, [&](const std::string& tmp) {
-    try {
-      writer->write(value, tmp);
-    } catch (const std::exception& e) {
-      throw UserError(out, "", graph.outputs.samples.writer->type.contract.type() + " failed: " + e.what());
-    }
-  });
+  try {
+    write_samples(graph, *writer, value, out);
+  } catch (const NodeFailure& e) {
+    throw UserError(out, "", e.what());
+  }
   std::printf("wrote %s: %lld rows of %s at step %lld\n", out.c_str(),
               static_cast<long long>(value.dim() > 0 ? value.size(0) : 1), graph.port_name(from).c_str(),
               static_cast<long long>(step));

@@ -48,6 +48,17 @@ std::optional<CheckpointFile> latest_checkpoint(const std::string& run_dir) {
   return all.back();
 }
 
+std::optional<NamedCheckpoint> named_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    const fs::path folder = fs::path(path).parent_path();
+    return NamedCheckpoint{path, folder.filename() == "checkpoints" ? folder.parent_path().string() : ""};
+  }
+  if (!fs::is_directory(path, ec)) return std::nullopt;
+  const auto latest = latest_checkpoint(path);
+  return NamedCheckpoint{latest ? latest->path : std::string(), path};
+}
+
 std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
                              std::int64_t keep) {
   const fs::path dir = fs::path(run_dir) / "checkpoints";

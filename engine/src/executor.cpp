@@ -7,7 +7,6 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 
 #include "ganglion/engine/checkpoint.h"
@@ -488,23 +487,29 @@ void shape_mismatches(torch::nn::Module& module, torch::serialize::InputArchive&
   }
 }
 
+/// The first tensor of `module` whose shape the archive does not match, with how many more do
+/// not; "" when all fit.
+std::string shape_mismatch(torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  std::vector<std::string> all;
+  shape_mismatches(module, archive, "", all);
+  if (all.empty()) return {};
+  return all.front() +
+         (all.size() > 1 ? " (and " + std::to_string(all.size() - 1) + " more)" : std::string());
+}
+
 /// Loads module `m`'s starting weights from the checkpoint its "weights" entry names.
 void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device) {
-  std::string file = m.weights.from;
-  std::error_code ec;
   const std::string where = m.pointer + "/weights";
-  if (std::filesystem::is_directory(file, ec)) {
-    const auto latest = latest_checkpoint(file);
-    if (!latest)
-      throw UserError(file, where,
-                      "the run directory has no checkpoints yet: train it first (ganglion run GRAPH), "
-                      "or name a checkpoint file");
-    file = latest->path;
-  } else if (!std::filesystem::exists(file, ec)) {
-    throw UserError(file, where,
+  const auto named = named_checkpoint(m.weights.from);
+  if (!named)
+    throw UserError(m.weights.from, where,
                     "no such run directory or checkpoint file (relative paths start at the current "
                     "directory): train that run first with ganglion run, or fix the path");
-  }
+  if (named->file.empty())
+    throw UserError(m.weights.from, where,
+                    "the run directory has no checkpoints yet: train it first (ganglion run GRAPH), "
+                    "or name a checkpoint file");
+  const std::string& file = named->file;
   torch::serialize::InputArchive archive, sub;
   try {
     archive.load_from(file, device);
@@ -515,12 +520,11 @@ void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device de
     throw UserError(file, where,
                     "the checkpoint has no module \"" + m.weights.module +
                         "\": name the module it holds with {\"from\": ..., \"module\": NAME}");
-  std::vector<std::string> mismatches;
-  shape_mismatches(net, sub, "", mismatches);
-  if (!mismatches.empty())
+  const std::string mismatch = shape_mismatch(net, sub);
+  if (!mismatch.empty())
     throw UserError(file, where,
                     "module " + m.weights.module + " does not fit module " + m.name + " of this graph: " +
-                        mismatches.front() + " (are the params the same as in the run that trained it?)");
+                        mismatch + " (are the params the same as in the run that trained it?)");
   try {
     net.load(sub);
   } catch (const std::exception& e) {
@@ -538,15 +542,11 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
       what = "module " + graph_.modules[m].name;
       torch::serialize::InputArchive sub;
       archive.read("module/" + graph_.modules[m].name, sub);
-      std::vector<std::string> mismatches;
-      shape_mismatches(*modules_[m], sub, "", mismatches);
-      if (!mismatches.empty())
+      const std::string mismatch = shape_mismatch(*modules_[m], sub);
+      if (!mismatch.empty())
         throw UserError(
             file, "",
-            "the checkpoint does not fit this graph: module " + graph_.modules[m].name + ": " +
-                mismatches.front() +
-                (mismatches.size() > 1 ? " (and " + std::to_string(mismatches.size() - 1) + " more)"
-                                       : std::string()));
+            "the checkpoint does not fit this graph: module " + graph_.modules[m].name + ": " + mismatch);
       modules_[m]->load(sub);
       if (ema_[m]) {
         torch::serialize::InputArchive e;

@@ -274,10 +274,11 @@ std::string Loader::substitute(const std::string& text, const std::string& point
 
 Params Loader::check_params(const Contract& contract, const json& entry, const std::string& pointer) {
   std::map<std::string, ParamValue> values;
-  for (const auto& spec : contract.params()) values[spec.name] = spec.default_value;
   std::map<std::string, LayerChoice> layers;
-  for (const auto& spec : contract.params())
+  for (const auto& spec : contract.params()) {
+    values[spec.name] = spec.default_value;
     if (spec.type == ParamType::Layer) layers[spec.name] = {std::get<std::string>(spec.default_value), {}};
+  }
   const std::string ppointer = pointer + "/params";
   json given = json::object();
   if (entry.contains("params")) {

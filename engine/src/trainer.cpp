@@ -95,6 +95,17 @@ std::shared_ptr<Writer> make_samples_writer(const Graph& graph) {
   }
 }
 
+void write_samples(const Graph& graph, Writer& writer, const at::Tensor& value, const std::string& path) {
+  write_atomically(path, [&](const std::string& tmp) {
+    try {
+      writer.write(value, tmp);
+    } catch (const std::exception& e) {
+      throw NodeFailure("the samples writer " + graph.outputs.samples.writer->type.contract.type() +
+                        " failed: " + e.what());
+    }
+  });
+}
+
 int train(const Graph& graph, const RunOptions& options) {
   const std::string device_name = resolve_device(options.device);
   const int threads = options.threads > 0 ? options.threads : available_cores();
@@ -175,15 +186,7 @@ int train(const Graph& graph, const RunOptions& options) {
         torch::Tensor value = executor.sample(spec.from);
         char name[32];
         std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
-        const fs::path final_path = run_dir / "samples" / (name + writer->extension());
-        write_atomically(final_path.string(), [&](const std::string& tmp) {
-          try {
-            writer->write(value, tmp);
-          } catch (const std::exception& e) {
-            throw NodeFailure("the samples writer " + spec.writer->type.contract.type() +
-                              " failed: " + e.what());
-          }
-        });
+        write_samples(graph, *writer, value, (run_dir / "samples" / (name + writer->extension())).string());
       }
       if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
       // After the checkpoint: a metric that fails costs no training.

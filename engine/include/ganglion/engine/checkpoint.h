@@ -19,6 +19,15 @@ struct CheckpointFile {
 /// The checkpoint with the highest step in `run_dir`/checkpoints, if any.
 std::optional<CheckpointFile> latest_checkpoint(const std::string& run_dir);
 
+/// What a user's path to a checkpoint names: the file itself, or a run directory's newest.
+struct NamedCheckpoint {
+  std::string file;     ///< "" for a run directory without checkpoints yet
+  std::string run_dir;  ///< the run it belongs to ("" for a file outside RUN/checkpoints/)
+};
+
+/// Resolves a path that names a checkpoint file or a run directory; nothing when it names neither.
+std::optional<NamedCheckpoint> named_checkpoint(const std::string& path);
+
 /// Writes the checkpoint of `step` and removes all but the `keep` newest. Returns its path.
 std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
                              std::int64_t keep);

@@ -7,6 +7,10 @@
 #include <optional>
 #include <string>
 
+namespace at {
+class Tensor;  // kept out of this header: the CLI's other files need no torch
+}
+
 namespace ganglion {
 
 struct Graph;
@@ -31,6 +35,10 @@ int available_cores();
 /// The writer of the graph's outputs.samples (io/png-grid unless it names another), made from its
 /// params; throws UserError naming /outputs/samples when the writer rejects them.
 std::shared_ptr<Writer> make_samples_writer(const Graph& graph);
+
+/// Writes `value` with the samples writer to `path`, atomically; throws NodeFailure naming the
+/// writer when it fails.
+void write_samples(const Graph& graph, Writer& writer, const at::Tensor& value, const std::string& path);
 
 /// Trains `graph` as `options` say. Returns the process exit code (0, also after a clean stop on
 /// a signal); throws UserError for anything the user can fix.
