@@ -20,6 +20,7 @@
 #include "data/idx_file.h"
 #include "dcgan_reference.h"
 #include "ganglion/engine/executor.h"
+#include "ganglion/engine/fused_adam.h"
 #include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/planner.h"
 #include "ganglion/engine/plugin_registry.h"
@@ -40,7 +41,9 @@ const char* kUsage =
     "                   /usr/bin/python3); --no-python skips it\n"
     "  --check          instead of timing: one step of each from the same weights, batch and noise;\n"
     "                   compares losses and gradients, exit 1 if they differ beyond float rounding\n"
-    "  --profile PREFIX instead of timing: Chrome traces PREFIX.graph.json, PREFIX.hand-written.json\n";
+    "  --profile PREFIX instead of timing: Chrome traces PREFIX.graph.json, PREFIX.hand-written.json\n"
+    "  --optimizer      instead of the step: one Adam update of the DCGAN's G and D parameters,\n"
+    "                   torch::optim::Adam (as the hand-written loop) against the engine's FusedAdam\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -204,13 +207,51 @@ std::vector<int> parse_threads(const std::string& list) {
   return out;
 }
 
+// Times the optimiser update alone, on copies of the hand-written model's parameters with fixed
+// random gradients: torch's Adam and FusedAdam alternately, `steps` updates a round.
+int optimizer_bench(const std::vector<torch::Tensor>& model, const std::vector<int>& thread_counts,
+                    int rounds, int steps, int warmup, torch::Device device) {
+  auto copies = [&] {
+    std::vector<torch::Tensor> params;
+    for (const auto& p : model) {
+      auto c = p.detach().clone().set_requires_grad(true);
+      c.mutable_grad() = torch::randn_like(c);
+      params.push_back(c);
+    }
+    return params;
+  };
+  std::int64_t count = 0;
+  for (const auto& p : model) count += p.numel();
+  const auto options = torch::optim::AdamOptions(2e-4).betas({0.5, 0.5});
+  std::printf("Adam update of the DCGAN's %zu parameter tensors (%lld values) on %s\n", model.size(),
+              static_cast<long long>(count), device.str().c_str());
+  std::printf("%7s %5s %12s %12s %10s\n", "threads", "round", "torch ms", "fused ms", "fused/torch");
+  for (int threads : thread_counts) {
+    torch::set_num_threads(threads);
+    auto a = copies(), b = copies();
+    torch::optim::Adam torch_adam(a, options);
+    ganglion::FusedAdam fused_adam(b, options);
+    for (int i = 0; i < warmup; ++i) torch_adam.step(), fused_adam.step();
+    std::vector<double> ours, theirs;
+    for (int r = 0; r < rounds; ++r) {
+      theirs.push_back(ms_per_step(steps, device, [&] { torch_adam.step(); }));
+      ours.push_back(ms_per_step(steps, device, [&] { fused_adam.step(); }));
+      std::printf("%7d %5d %12.3f %12.3f %10.3f\n", threads, r + 1, theirs.back(), ours.back(),
+                  ours.back() / theirs.back());
+    }
+    std::printf("%7d %5s %12.3f %12.3f %10.3f   (medians)\n", threads, "-", median(theirs), median(ours),
+                median(ours) / median(theirs));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int steps = 20, rounds = 5, warmup = 5;
   std::string threads_list, device_name = "cpu", profile, python_exe;
   std::string graph_file = std::string(GANGLION_SOURCE_DIR) + "/graphs/dcgan-mnist.json";
-  bool use_python = true, check_only = false;
+  bool use_python = true, check_only = false, optimizer_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -238,6 +279,8 @@ int main(int argc, char** argv) {
       use_python = false;
     else if (a == "--check")
       check_only = true;
+    else if (a == "--optimizer")
+      optimizer_only = true;
     else if (a == "--profile")
       profile = value();
     else {
@@ -264,6 +307,8 @@ int main(int argc, char** argv) {
     if (check_only) return check(registry, graph_file, images, device);
 
     bench::ReferenceDcgan reference(images, device);
+    if (optimizer_only)
+      return optimizer_bench(reference.parameters(), thread_counts, rounds, steps * 10, warmup, device);
     auto graphed = make_graphed(registry, graph_file, device);
     auto graph_step = [&] { graphed->executor->run_iteration(++graphed->iteration); };
     if (!profile.empty()) {

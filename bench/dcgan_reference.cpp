@@ -122,4 +122,10 @@ double ReferenceDcgan::flops_per_step() const {
   return 2.0 * double(kBatch) * (9 * d_macs + 3 * g_macs);
 }
 
+std::vector<torch::Tensor> ReferenceDcgan::parameters() const {
+  auto all = generator_->parameters();
+  for (auto& p : discriminator_->parameters()) all.push_back(p);
+  return all;
+}
+
 }  // namespace bench

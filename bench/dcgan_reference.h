@@ -31,6 +31,9 @@ class ReferenceDcgan {
   /// (9 forward-equivalents) and G forward + backward (3), 2 per multiply-add.
   double flops_per_step() const;
 
+  /// The generator's and the discriminator's parameters, in that order.
+  std::vector<torch::Tensor> parameters() const;
+
  private:
   torch::nn::Sequential generator_, discriminator_;
   std::unique_ptr<torch::optim::Adam> g_optimizer_, d_optimizer_;

@@ -4,7 +4,7 @@
 # Used through the device tool with the header pack and the MNIST tarball carried in .device/:
 #   on the development machine:  scripts/gpu-check.sh --pack     (fills .device/, git-ignored)
 #   on the GPU machine:          scripts/gpu-check.sh [--only "STEP ..."]   (logs under $OUT)
-# Steps (all by default): tests check bench-gpu train determinism bench-cpu
+# Steps (all by default): check bench-gpu optimizer train zoo determinism bench-cpu tests
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--pack" ]; then
@@ -17,7 +17,7 @@ if [ "${1:-}" = "--pack" ]; then
   du -sh .device
   exit 0
 fi
-only="tests check bench-gpu train determinism bench-cpu"
+only="check bench-gpu optimizer train zoo determinism bench-cpu tests"
 [ "${1:-}" = "--only" ] && only=" ${2:?--only takes a list of steps} "
 want() { [[ " $only " == *" $1 "* ]]; }
 out=${OUT:-/tmp/gpu-check}
@@ -44,26 +44,40 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=
 ninja -C build-gpu -k 0 > "$out/build.log" 2>&1; rc=$?
 log "build rc=$rc in $(( $(date +%s) - start )) s"
 [ $rc -ne 0 ] && { grep -m 20 -B2 -A8 "error" "$out/build.log" | tee -a "$out/summary.txt"; }
-if [ -x build-gpu/tests/ganglion_tests ] && want tests; then
-  (cd build-gpu && timeout 300 ./tests/ganglion_tests -tce="ImageFolder.*" > "$out/tests.log" 2>&1)
-  log "CPU tests rc=$? (ImageFolder.* and the graphs in GANGLION_SKIP_GRAPHS left out: no OpenCV there)"
-  grep -E "^\[doctest\] (test cases|assertions)|ERROR|FAILED" "$out/tests.log" | head -30 | tee -a "$out/summary.txt"
-fi
 g=build-gpu/editor-cli/ganglion; b=build-gpu/bench/dcgan_bench
 if [ -x $b ]; then
   want check && timeout 60 $b --check --device cuda 2>&1 | tee -a "$out/summary.txt"
   want bench-gpu && timeout 150 $b --device cuda --threads 16 --steps 50 --rounds 3 --warmup 10 --python python3 2>&1 | tail -6 | tee -a "$out/summary.txt"
+  want optimizer && timeout 60 $b --optimizer --device cuda --threads 16 --rounds 3 2>&1 | tail -2 | tee -a "$out/summary.txt"
 fi
-if [ -x $g ] && want train; then
-  graph=graphs/dcgan-mnist.json
+# A graph as it is, or without its PNG samples output where that machine has no libpng.
+runnable() {
+  local graph=graphs/$1.json
   if [ -z "$png" ]; then
-    python3 -c "import json,sys; d=json.load(open('$graph')); d['outputs'].pop('samples'); d['\$schema']='../graphs/ganglion.schema.json'; json.dump(d,open('$out/dcgan-nopng.json','w'))"
-    graph=$out/dcgan-nopng.json
+    python3 -c "import json,sys; d=json.load(open('$graph')); d['outputs'].pop('samples', None); d['\$schema']='../graphs/ganglion.schema.json'; json.dump(d,open('$out/$1-nopng.json','w'))"
+    graph=$out/$1-nopng.json
   fi
+  echo "$graph"
+}
+if [ -x $g ] && want train; then
+  graph=$(runnable dcgan-mnist)
   timeout 120 $g run $graph --device cuda --steps 1000 --out "$out/run" > "$out/run.log" 2>&1
   log "train on cuda rc=$? ; last log lines:"; tail -c 600 "$out/run/log.jsonl" | tee -a "$out/summary.txt"
   tail -3 "$out/run.log" | tee -a "$out/summary.txt"
   rm -rf "$out/run/checkpoints"
+fi
+if [ -x $g ] && want zoo; then
+  # The conditional GAN on CUDA: its classifier first (its metrics read it), then a short run
+  # whose evaluation (class accuracy, FD, KID, precision/recall) also runs on the GPU.
+  start=$(date +%s)
+  timeout 60 $g run "$(runnable classifier-mnist)" --device cuda --steps 400 --out runs/classifier-mnist > "$out/classifier.log" 2>&1
+  log "classifier-mnist on cuda rc=$? in $(( $(date +%s) - start )) s: $(tail -c 300 runs/classifier-mnist/log.jsonl | tail -1)"
+  start=$(date +%s)
+  timeout 120 $g run "$(runnable cgan-mnist)" --device cuda --steps 1000 --out "$out/cgan" > "$out/cgan.log" 2>&1
+  log "cgan-mnist on cuda rc=$? in $(( $(date +%s) - start )) s; its evaluation at step 1000:"
+  grep '"eval"' "$out/cgan/log.jsonl" | tail -1 | tee -a "$out/summary.txt"
+  tail -3 "$out/cgan.log" | tee -a "$out/summary.txt"
+  rm -rf "$out/cgan/checkpoints"
 fi
 if [ -x $g ] && want determinism; then
   # Two CPU runs of the same graph and thread count must log the same losses.
@@ -75,4 +89,9 @@ if [ -x $g ] && want determinism; then
 fi
 if [ -x $b ] && want bench-cpu; then
   timeout 100 $b --device cpu --threads 16 --steps 10 --rounds 3 --warmup 3 --no-python 2>&1 | tail -4 | tee -a "$out/summary.txt"
+fi
+if [ -x build-gpu/tests/ganglion_tests ] && want tests; then
+  (cd build-gpu && timeout 240 ./tests/ganglion_tests -tce="ImageFolder.*" > "$out/tests.log" 2>&1)
+  log "CPU tests rc=$? (ImageFolder.* and the graphs in GANGLION_SKIP_GRAPHS left out: no OpenCV there)"
+  grep -E "^\[doctest\] (test cases|assertions)|ERROR|FAILED" "$out/tests.log" | head -30 | tee -a "$out/summary.txt"
 fi

@@ -1,5 +1,7 @@
 #include "ganglion/engine/optimizers.h"
 
+#include "ganglion/engine/fused_adam.h"
+
 #include <torch/optim/adam.h>
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
@@ -43,7 +45,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
                                   u.optimizer.type);
   auto defaults = options_for(update.front().optimizer);
   if (type == "adam")
-    return std::make_unique<torch::optim::Adam>(groups, static_cast<torch::optim::AdamOptions&>(*defaults));
+    return std::make_unique<FusedAdam>(groups, static_cast<torch::optim::AdamOptions&>(*defaults));
   if (type == "sgd")
     return std::make_unique<torch::optim::SGD>(groups, static_cast<torch::optim::SGDOptions&>(*defaults));
   return std::make_unique<torch::optim::RMSprop>(groups,
