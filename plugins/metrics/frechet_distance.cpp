@@ -2,7 +2,7 @@
 // features (Heusel et al. 2017). FID is this distance on Inception features; here the features come
 // from whatever network the graph wires in (a classifier trained with Ganglion), so the numbers are
 // comparable between runs of the same graph, not with published FID values.
-#include <torch/linalg.h>
+#include <ATen/ATen.h>  // at::linalg_*: torch/linalg.h is gone from LibTorch 2.x
 
 #include <ganglion/plugin.h>
 
@@ -29,7 +29,7 @@ class FrechetDistance : public Function {
     // eigh suffices and no non-symmetric square root is needed.
     const auto root_r = psd_sqrt(cov_r);
     const auto middle = root_r.matmul(cov_f).matmul(root_r);
-    const auto eig = torch::linalg::eigvalsh((middle + middle.t()) / 2, "L").clamp_min(0);
+    const auto eig = at::linalg_eigvalsh((middle + middle.t()) / 2, "L").clamp_min(0);
     const auto fd = (mu_r - mu_f).pow(2).sum() + cov_r.trace() + cov_f.trace() - 2 * eig.sqrt().sum();
     return {{"fd", fd.to(torch::kFloat).reshape({})}};
   }
@@ -41,7 +41,7 @@ class FrechetDistance : public Function {
     return {mu, centred.t().matmul(centred) / (x.size(0) - 1)};
   }
   static torch::Tensor psd_sqrt(const torch::Tensor& s) {
-    const auto [values, vectors] = torch::linalg::eigh(s, "L");
+    const auto [values, vectors] = at::linalg_eigh(s, "L");
     return vectors.matmul(torch::diag(values.clamp_min(0).sqrt())).matmul(vectors.t());
   }
 };
