@@ -7,7 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ganglion=build/editor-cli/ganglion
 variants=(gan-ring8 gan-ring8-minimax gan-ring8-pac2 gan-grid25-pac2 classifier-mnist classifier-fashion-mnist
-  cgan-mnist cgan-mnist-projection cgan-fashion-mnist cgan-mnist-thickness)
+  cgan-mnist cgan-mnist-projection cgan-fashion-mnist cgan-mnist-thickness
+  gan-mnist dcgan-mnist lsgan-mnist hinge-sn-mnist wgan-gp-mnist dcgan-r1-ema-mnist)
+# Graphs without metrics of their own are measured through a probe fragment (graphs/probes/),
+# merged with --include: the same classifier features and metrics for every unconditional MNIST GAN.
+declare -A probe=([gan-mnist]=mnist-quality [dcgan-mnist]=mnist-quality [lsgan-mnist]=mnist-quality
+  [hinge-sn-mnist]=mnist-quality [wgan-gp-mnist]=mnist-quality [dcgan-r1-ema-mnist]=mnist-quality)
 case "${1:-}" in
   ""|-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
   --list) printf '%s\n' "${variants[@]}"; exit 0 ;;
@@ -17,9 +22,15 @@ variant=$1; shift
 [ -x "$ganglion" ] || { echo "quality.sh: build first (scripts/setup.sh --no-train)" >&2; exit 2; }
 out=runs/quality/$variant
 mkdir -p runs/quality
-# Modules that start from another graph's run ("weights": "runs/NAME", a classifier for the
-# metrics) need that run first; it is trained here once and kept.
-for dep in $(grep -o '"weights": *"runs/[^"]*"' "graphs/$variant.json" | sed 's/.*"runs\/\([^"]*\)"/\1/'); do
+files=("graphs/$variant.json")
+include=()
+if [ -n "${probe[$variant]:-}" ]; then
+  files+=("graphs/probes/${probe[$variant]}.json")
+  include=(--include "graphs/probes/${probe[$variant]}.json")
+fi
+# Modules that start from another graph's run ("weights": "runs/NAME" or {"from": "runs/NAME"},
+# a classifier for the metrics) need that run first; it is trained here once and kept.
+for dep in $(grep -ho '"\(weights\|from\)": *"runs/[^"]*"' "${files[@]}" | sed 's/.*"runs\/\([^"]*\)"/\1/' | sort -u); do
   if ! ls "runs/$dep/checkpoints/"step-*.pt > /dev/null 2>&1; then
     echo "$variant: training runs/$dep first (its modules read it)"
     "$ganglion" run "graphs/$dep.json" --out "runs/$dep" --resume --log-format jsonl "$@" > "runs/$dep.log" 2>&1 ||
@@ -27,8 +38,8 @@ for dep in $(grep -o '"weights": *"runs/[^"]*"' "graphs/$variant.json" | sed 's/
   fi
 done
 start=$(date +%s)
-"$ganglion" run "graphs/$variant.json" --out "$out" --resume --log-format jsonl "$@" > "$out.log" 2>&1 ||
+"$ganglion" run "graphs/$variant.json" "${include[@]}" --out "$out" --resume --log-format jsonl "$@" > "$out.log" 2>&1 ||
   { tail -5 "$out.log" >&2; exit 1; }
 seconds=$(( $(date +%s) - start ))
 echo "$variant: trained in ${seconds} s on $(nproc) core(s) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-"$ganglion" eval "graphs/$variant.json" --checkpoint "$out" --json "$out/eval.json"
+"$ganglion" eval "graphs/$variant.json" "${include[@]}" --checkpoint "$out" --json "$out/eval.json"

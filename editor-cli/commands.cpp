@@ -33,6 +33,10 @@ const OptionSpec kPluginPath{"plugin-path", "DIR", "also load plugins from DIR (
 const OptionSpec kSet{
     "set", "PATH=VALUE",
     "override a graph field, e.g. nodes.batch.params.batch=32 (VALUE is JSON, else a string)", true};
+const OptionSpec kInclude{"include", "FILE",
+                          "merge a graph fragment (modules, nodes, outputs) into the graph, e.g. "
+                          "graphs/probes/mnist-quality.json",
+                          true};
 const OptionSpec kHelp{"help", "", "show this help"};
 const OptionSpec kDevice{"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"};
 const OptionSpec kThreads{"threads", "N",
@@ -63,7 +67,7 @@ std::optional<long long> whole_number(const ParsedArgs& args, const std::string&
 
 int run_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
   RunOptions options;
   options.out = args.value("out");
   options.resume = args.has("resume");
@@ -102,7 +106,7 @@ std::pair<std::string, std::string> choose_checkpoint(const ParsedArgs& args, co
 int eval_command(const ParsedArgs& args) {
   namespace fs = std::filesystem;
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
   const std::vector<int> nodes = metric_nodes(graph, split_commas(args.value("metrics")));
   const long long samples = whole_number(args, "samples", 1).value_or(graph.outputs.eval.samples);
   torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
@@ -149,7 +153,7 @@ int sample_command(const ParsedArgs& args) {
   std::vector<std::string> overrides = args.values("set");
   if (args.has("from"))
     overrides.push_back("outputs.samples.from=" + nlohmann::json(args.value("from")).dump());
-  Graph graph = load_graph(file, overrides, registry);
+  Graph graph = load_graph(file, overrides, registry, args.values("include"));
   if (args.has("classes")) {
     std::vector<std::string> pickers;
     for (const auto& node : graph.nodes)
@@ -160,7 +164,7 @@ int sample_command(const ParsedArgs& args) {
                       "label source such as noise/categorical has)");
     for (const auto& name : pickers)
       overrides.push_back("nodes." + name + ".params.pick=" + nlohmann::json(args.value("classes")).dump());
-    graph = load_graph(file, overrides, registry);
+    graph = load_graph(file, overrides, registry, args.values("include"));
   }
   if (!graph.outputs.samples.enabled)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
@@ -198,7 +202,7 @@ int sample_command(const ParsedArgs& args) {
 
 int validate_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
   std::printf("%s: valid (%zu modules, %zu nodes, %zu phases)\n", graph.file.c_str(), graph.modules.size(),
               graph.nodes.size(), graph.phases.size());
   return 0;
@@ -206,7 +210,7 @@ int validate_command(const ParsedArgs& args) {
 
 int plan_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
   std::printf("%s", describe_plan(graph, make_plan(graph)).c_str());
   return 0;
 }
@@ -242,7 +246,7 @@ std::string shell_quote(const std::string& s) {
 
 int dot_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry);
+  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
   const std::string dot = graph_to_dot(graph, make_plan(graph));
   if (!args.has("render")) {
     std::printf("%s", dot.c_str());
@@ -354,6 +358,7 @@ std::vector<CommandSpec> commands() {
         kThreads,
         {"log-format", "F", "text (a progress bar on a terminal, else lines) or jsonl (on stdout)"},
         kSet,
+        kInclude,
         kPluginPath,
         kHelp},
        1,
@@ -373,6 +378,7 @@ std::vector<CommandSpec> commands() {
         kDevice,
         kThreads,
         kSet,
+        kInclude,
         kPluginPath,
         kHelp},
        1,
@@ -397,6 +403,7 @@ std::vector<CommandSpec> commands() {
         kDevice,
         kThreads,
         kSet,
+        kInclude,
         kPluginPath,
         kHelp},
        1,
@@ -406,7 +413,7 @@ std::vector<CommandSpec> commands() {
        "GRAPH",
        "Check a graph file against the loaded plugins' contracts; report every problem with its JSON path.",
        "",
-       {kSet, kPluginPath, kHelp},
+       {kSet, kInclude, kPluginPath, kHelp},
        1,
        1,
        validate_command},
@@ -414,7 +421,7 @@ std::vector<CommandSpec> commands() {
        "GRAPH",
        "Print what each training phase will run: nodes in order, reuse, frozen modules, second derivatives.",
        "",
-       {kSet, kPluginPath, kHelp},
+       {kSet, kInclude, kPluginPath, kHelp},
        1,
        1,
        plan_command},
@@ -432,6 +439,7 @@ std::vector<CommandSpec> commands() {
        "Prints DOT on stdout, or with --render draws it with Graphviz's dot into an .svg, .png or .pdf file.",
        {{"render", "FILE", "draw into FILE (.svg, .png or .pdf) with Graphviz's dot"},
         kSet,
+        kInclude,
         kPluginPath,
         kHelp},
        1,

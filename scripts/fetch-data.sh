@@ -5,6 +5,9 @@
 #   Fashion-MNIST  Debian package dataset-fashion-mnist -> data-cache/fashion-mnist/ (gzipped IDX;
 #                  the sums are of the unzipped bytes, since Debian recompressed the files)
 #   faces          Debian package libdlib19.1's examples -> data-cache/dlib-faces/ (55 JPEG crops)
+#   LFW subset     Debian package python3-skimage's lfw_subset.npy -> data-cache/lfw/ (200 25x25
+#                  images, 100 faces then 100 non-faces); the package is downloaded and unpacked,
+#                  not installed (it would pull in SciPy, Matplotlib and more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
@@ -27,6 +30,10 @@ fashion_src=/usr/share/datasets/fashion-mnist
 # libdlib19.1 19.24+dfsg-1: 55 aligned 150x150 face crops, 5 people x 11, in a folder per person.
 faces_src=/usr/share/doc/libdlib19.1/examples/johns
 faces_count=55
+# python3-skimage 0.19.3-8: skimage/data/lfw_subset.npy, float64 (200,25,25).
+lfw_version=0.19.3-8
+lfw_member=usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy
+lfw_md5=9ceb864b0352b4747a8c8d465f9b3e35
 
 mnist_verified() {
   for f in "${!mnist_md5[@]}"; do
@@ -102,6 +109,47 @@ fetch_faces() {
   echo "== dlib's example faces copied to $cache/dlib-faces ($faces_count images)"
 }
 
+fetch_lfw() {
+  local dest="$cache/lfw/lfw_subset.npy" src="" tmp sum deb
+  if [ -f "$dest" ] && [ "$(md5sum < "$dest" | cut -d' ' -f1)" = "$lfw_md5" ]; then
+    echo "== LFW subset present and verified in $cache/lfw"
+    return
+  fi
+  mkdir -p "$cache/lfw"
+  tmp=$(mktemp -d)
+  if [ -f "/$lfw_member" ]; then
+    src="/$lfw_member"  # python3-skimage is installed
+  else
+    deb=$(ls "$cache/downloads"/python3-skimage_${lfw_version}_all.deb 2> /dev/null || true)
+    if [ -z "$deb" ]; then
+      echo "== downloading Debian's python3-skimage $lfw_version (20 MB) for its LFW subset"
+      # apt-get writes as root when _apt may not write here; its warning about that is harmless.
+      if ! (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version" 2> /dev/null); then
+        # Package lists may be missing on a machine that needed nothing installed: fetch them once.
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version" 2> /dev/null) || {
+          echo "fetch-data.sh: apt-get download python3-skimage=$lfw_version failed (is Debian's archive reachable?); installing python3-skimage also works" >&2
+          exit 1
+        }
+      fi
+      deb="$cache/downloads/python3-skimage_${lfw_version}_all.deb"
+    fi
+    dpkg-deb --fsys-tarfile "$deb" | tar x -C "$tmp" "./$lfw_member"
+    src="$tmp/$lfw_member"
+  fi
+  sum=$(md5sum < "$src" | cut -d' ' -f1)
+  if [ "$sum" != "$lfw_md5" ]; then
+    echo "fetch-data.sh: $src has md5 $sum, expected $lfw_md5 (python3-skimage $lfw_version): delete $cache/downloads/python3-skimage_*.deb and retry" >&2
+    exit 1
+  fi
+  cp "$src" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  rm -rf "$tmp"
+  echo "== LFW subset unpacked and verified in $cache/lfw"
+}
+
 fetch_mnist
 fetch_fashion
 fetch_faces
+fetch_lfw

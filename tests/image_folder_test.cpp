@@ -12,6 +12,7 @@
 #include "test_support.h"
 
 using namespace ganglion;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -22,15 +23,6 @@ std::shared_ptr<Source> folder_source(std::map<std::string, ParamValue> params) 
   // The images plugin is built only with OpenCV (scripts/setup.sh installs it).
   if (!params.count("folder")) params["folder"] = kFaces;
   return make_source(test::registered("data/image-folder"), test::node_setup("data/image-folder", params, 9));
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -57,6 +57,15 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 std::string write_temp(const std::string& name, const std::string& text) {
   const fs::path path = fs::path(temp_dir("files")).parent_path() / "files-kept" / name;
   fs::create_directories(path.parent_path());

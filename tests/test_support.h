@@ -5,6 +5,7 @@
 #include <ganglion/node.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct CliResult {
   int exit_code = -1;
   std::string out, err;
 };
+
+/// The message of what `f` throws ("" when it throws nothing).
+std::string error_of(const std::function<void()>& f);
 
 /// The bytes of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ganglion/engine/build_config.h"
+#include "ganglion/engine/graph_include.h"
 #include "ganglion/engine/json_file.h"
 #include "ganglion/engine/node_order.h"
 #include "ganglion/engine/plugin_registry.h"
@@ -877,7 +878,7 @@ Graph Loader::build(json document) {
   }
   check_keys(document, "",
              {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases",
-              "outputs"});
+              "outputs", "include"});  // load_graph has merged the includes by now
   if (!document.contains("ganglion"))
     diags_.error("", "missing field \"ganglion\": the format version, 1");
   else if (document["ganglion"] != 1)
@@ -934,10 +935,16 @@ Graph build_graph(json document, const std::string& file, const PluginRegistry& 
 }
 
 Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,
-                 const PluginRegistry& registry) {
+                 const PluginRegistry& registry, const std::vector<std::string>& includes) {
   json document = load_json_file(path);
+  // Fragments first, so that --set reaches what they add too.
+  const IncludedParts parts = expand_includes(document, path, includes);
   for (const auto& o : overrides) apply_override(document, o);
-  return build_graph(std::move(document), path, registry);
+  try {
+    return build_graph(std::move(document), path, registry);
+  } catch (const UserError& e) {
+    throw parts.relocate(e);
+  }
 }
 
 }  // namespace ganglion

@@ -280,6 +280,11 @@ json graph_schema(const PluginRegistry& registry) {
                     {"additionalProperties", {{"$ref", "#/definitions/node"}}}};
   props["phases"] = {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/definitions/phase"}}}};
   props["outputs"] = {{"$ref", "#/definitions/outputs"}};
+  props["include"] = {{"type", "array"},
+                      {"items", {{"type", "string"}}},
+                      {"description",
+                       "graph fragments (files of modules, nodes and outputs, relative to this file) merged "
+                       "into the graph, e.g. [\"probes/mnist-quality.json\"]"}};
   schema["definitions"] = defs;
   return schema;
 }

@@ -23,6 +23,13 @@ class EpochOrder {
   }
 
   int64_t size() const { return static_cast<int64_t>(indices_.size()); }
+
+  /// Throws std::invalid_argument when drop_last would leave no full batch of `batch` items.
+  void require_batch(int64_t batch, const std::string& items = "images") const {
+    if (drop_last_ && size() < batch)
+      throw std::invalid_argument("param batch (" + std::to_string(batch) + ") is larger than the " +
+                                  std::to_string(size()) + " " + items + " available");
+  }
   int64_t epoch() const { return epoch_; }
 
   /// The next batch of item numbers (fewer at an epoch's end unless drop_last), and for each its

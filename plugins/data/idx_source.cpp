@@ -42,9 +42,7 @@ class IdxSource : public Source {
     // Shard by rank: each process sees every world_size-th image.
     order_ =
         std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"), drop_last_, s.seed);
-    if (order_->size() < batch_ && drop_last_)
-      throw std::runtime_error("param batch (" + std::to_string(batch_) + ") is larger than the " +
-                               std::to_string(order_->size()) + " images available");
+    order_->require_batch(batch_);
   }
 
   bool prefetchable() const override { return true; }
@@ -76,11 +74,13 @@ class IdxSource : public Source {
 
 void register_gaussian_mixture(ganglion::TypeRegistrar&);
 void register_leaf(ganglion::TypeRegistrar&);
+void register_npy_source(ganglion::TypeRegistrar&);
 void register_stroke_thickness(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("data", GANGLION_VERSION) {
   registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
   register_gaussian_mixture(registrar);
   register_leaf(registrar);
+  register_npy_source(registrar);
   register_stroke_thickness(registrar);
 }

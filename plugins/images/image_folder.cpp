@@ -127,9 +127,7 @@ class ImageFolder : public Source {
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
     order_ = std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"),
                                           s.params.flag("drop_last"), s.seed);
-    if (order_->size() < batch_ && s.params.flag("drop_last"))
-      throw std::invalid_argument("param batch (" + std::to_string(batch_) + ") is larger than the " +
-                                  std::to_string(order_->size()) + " images available");
+    order_->require_batch(batch_);
   }
 
   bool prefetchable() const override { return true; }

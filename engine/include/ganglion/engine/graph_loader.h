@@ -19,11 +19,12 @@ std::string data_folder();
 /// (a "." would be read as a port). The loader and `ganglion edit` both hold names to this.
 bool valid_graph_name(const std::string& name);
 
-/// Reads `path`, applies `overrides` (`path=value`, see apply_override), and validates the result
-/// against the registry's contracts. Throws UserError listing every problem, each with the file
-/// and the JSON path.
+/// Reads `path`, merges the fragments its "include" names and then `includes` (see
+/// expand_includes), applies `overrides` (`path=value`, see apply_override), and validates the
+/// result against the registry's contracts. Throws UserError listing every problem, each with the
+/// file (the fragment's, for what a fragment added) and the JSON path.
 Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,
-                 const PluginRegistry& registry);
+                 const PluginRegistry& registry, const std::vector<std::string>& includes = {});
 
 /// How much a graph must have: a runnable one, or one still being built (`ganglion edit`), where a
 /// missing "nodes" or "phases" and unconnected required inputs are things left to do, not errors.
