@@ -34,6 +34,8 @@ faces_count=55
 lfw_version=0.19.3-8
 lfw_member=usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy
 lfw_md5=9ceb864b0352b4747a8c8d465f9b3e35
+# Written here: scikit-image documents rows 0-99 as faces and 100-199 as not; 1 = face, 0 = not.
+lfw_labels_md5=4ee2740f9fdb101049ace634bb835f83
 
 mnist_verified() {
   for f in "${!mnist_md5[@]}"; do
@@ -149,7 +151,29 @@ fetch_lfw() {
   echo "== LFW subset unpacked and verified in $cache/lfw"
 }
 
+# lfw_subset_labels.npy: an NPY uint8 array of 200 labels, written byte by byte.
+write_lfw_labels() {
+  local dest="$cache/lfw/lfw_subset_labels.npy" header i
+  if [ -f "$dest" ] && [ "$(md5sum < "$dest" | cut -d' ' -f1)" = "$lfw_labels_md5" ]; then return; fi
+  header="{'descr': '|u1', 'fortran_order': False, 'shape': (200,), }"
+  while [ $(((10 + ${#header} + 1) % 64)) -ne 0 ]; do header+=" "; done  # data starts on 64 bytes
+  {
+    printf '\x93NUMPY\x01\x00'
+    printf "\\x$(printf %02x $(((${#header} + 1) % 256)))\\x$(printf %02x $(((${#header} + 1) / 256)))"
+    printf '%s\n' "$header"
+    for i in $(seq 100); do printf '\x01'; done
+    for i in $(seq 100); do printf '\x00'; done
+  } > "$dest.tmp"
+  if [ "$(md5sum < "$dest.tmp" | cut -d' ' -f1)" != "$lfw_labels_md5" ]; then
+    echo "fetch-data.sh: writing $dest gave an unexpected md5" >&2
+    exit 1
+  fi
+  mv "$dest.tmp" "$dest"
+  echo "== LFW subset labels written to $dest (1 = face, rows 0-99)"
+}
+
 fetch_mnist
 fetch_fashion
 fetch_faces
 fetch_lfw
+write_lfw_labels

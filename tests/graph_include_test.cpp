@@ -111,12 +111,14 @@ TEST_CASE("GraphInclude.MnistProbeMeasuresTheUnconditionalGraphs") {
   REQUIRE(test::mnist_available());
   const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
   const std::string probe = graphs + "probes/mnist-quality.json";
-  // Every graph bench/quality.sh measures through the probe takes it.
+  // Every graph bench/quality.sh measures through a probe takes it.
   for (const char* stem :
        {"gan-mnist", "dcgan-mnist", "lsgan-mnist", "hinge-sn-mnist", "wgan-gp-mnist", "dcgan-r1-ema-mnist"}) {
     CAPTURE(stem);
     CHECK(test::run_cli({"validate", graphs + stem + ".json", "--include", probe}).exit_code == 0);
   }
+  CHECK(test::run_cli({"validate", graphs + "dcgan-lfw-32.json", "--include", graphs + "probes/lfw-quality.json"})
+            .exit_code == 0);
   // A two-iteration classifier run stands in for runs/classifier-mnist; DCGAN is trained and
   // scored through the probe.
   const std::string classifier = test::temp_dir("probe-classifier"), run = test::temp_dir("probe-dcgan");
