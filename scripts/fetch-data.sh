@@ -112,42 +112,48 @@ fetch_faces() {
 }
 
 fetch_lfw() {
-  local dest="$cache/lfw/lfw_subset.npy" src="" tmp sum deb
+  local dest="$cache/lfw/lfw_subset.npy" src="" tmp sum deb advice
   if [ -f "$dest" ] && [ "$(md5sum < "$dest" | cut -d' ' -f1)" = "$lfw_md5" ]; then
     echo "== LFW subset present and verified in $cache/lfw"
     return
   fi
   mkdir -p "$cache/lfw"
-  tmp=$(mktemp -d)
   if [ -f "/$lfw_member" ]; then
     src="/$lfw_member"  # python3-skimage is installed
+    advice="the installed python3-skimage is not $lfw_version: remove it, or put the right file in $dest"
   else
-    deb=$(ls "$cache/downloads"/python3-skimage_${lfw_version}_all.deb 2> /dev/null || true)
-    if [ -z "$deb" ]; then
+    deb="$cache/downloads/python3-skimage_${lfw_version}_all.deb"
+    advice="delete $deb and run this again"
+    if [ ! -f "$deb" ]; then
       echo "== downloading Debian's python3-skimage $lfw_version (20 MB) for its LFW subset"
-      # apt-get writes as root when _apt may not write here; its warning about that is harmless.
-      if ! (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version" 2> /dev/null); then
+      # apt-get warns when it must download as root (its _apt user may not write here): harmless.
+      if ! (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version"); then
         # Package lists may be missing on a machine that needed nothing installed: fetch them once.
         local sudo=""
         [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get update -qq
-        (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version" 2> /dev/null) || {
-          echo "fetch-data.sh: apt-get download python3-skimage=$lfw_version failed (is Debian's archive reachable?); installing python3-skimage also works" >&2
+        echo "== apt-get download failed; updating the package lists and trying once more"
+        if ! $sudo apt-get update -qq || ! (cd "$cache/downloads" && apt-get download -qq "python3-skimage=$lfw_version"); then
+          echo "fetch-data.sh: cannot download python3-skimage=$lfw_version from Debian's archive (see apt-get's message above); installing python3-skimage $lfw_version also works" >&2
           exit 1
-        }
+        fi
       fi
-      deb="$cache/downloads/python3-skimage_${lfw_version}_all.deb"
     fi
-    dpkg-deb --fsys-tarfile "$deb" | tar x -C "$tmp" "./$lfw_member"
+    tmp=$(mktemp -d)
+    if ! dpkg-deb --fsys-tarfile "$deb" | tar x -C "$tmp" "./$lfw_member"; then
+      rm -rf "$tmp"
+      echo "fetch-data.sh: $deb does not unpack or lacks $lfw_member: $advice" >&2
+      exit 1
+    fi
     src="$tmp/$lfw_member"
   fi
   sum=$(md5sum < "$src" | cut -d' ' -f1)
   if [ "$sum" != "$lfw_md5" ]; then
-    echo "fetch-data.sh: $src has md5 $sum, expected $lfw_md5 (python3-skimage $lfw_version): delete $cache/downloads/python3-skimage_*.deb and retry" >&2
+    [ -n "${tmp:-}" ] && rm -rf "$tmp"
+    echo "fetch-data.sh: $src has md5 $sum, expected $lfw_md5 (python3-skimage $lfw_version): $advice" >&2
     exit 1
   fi
   cp "$src" "$dest.tmp" && mv "$dest.tmp" "$dest"
-  rm -rf "$tmp"
+  [ -n "${tmp:-}" ] && rm -rf "$tmp"
   echo "== LFW subset unpacked and verified in $cache/lfw"
 }
 

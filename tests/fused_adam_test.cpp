@@ -149,3 +149,35 @@ TEST_CASE("FusedAdam.StateRoundTripsWithTorchAdam") {
   resumed_opt->step();
   CHECK(max_difference(fresh, resumed) > 1e-3);
 }
+
+TEST_CASE("FusedAdam.Float64IsUpdatedInDouble") {
+  // Coefficients rounded to float would leave about 1e-8 relative error per step.
+  torch::manual_seed(7);
+  auto a = torch::randn({50}, torch::kDouble).set_requires_grad(true);
+  auto b = a.detach().clone().set_requires_grad(true);
+  ganglion::FusedAdam fused({a}, AdamOptions(1e-2).betas({0.5, 0.9}).weight_decay(0.01));
+  torch::optim::Adam reference({b}, AdamOptions(1e-2).betas({0.5, 0.9}).weight_decay(0.01));
+  for (int step = 0; step < 20; ++step) {
+    auto g = torch::randn({50}, torch::kDouble);
+    a.mutable_grad() = g.clone();
+    b.mutable_grad() = g.clone();
+    fused.step();
+    reference.step();
+  }
+  CHECK(((a - b).abs().max() / b.abs().max()).item<double>() < 1e-13);
+}
+
+TEST_CASE("FusedAdam.UpdatesCountAsInPlaceChanges") {
+  // A graph that saved a parameter must refuse to backpropagate after the parameter is updated,
+  // as it does with torch's Adam: the update bumps the parameter's version.
+  for (auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+    auto w = torch::randn({2, 3, 4, 4}).contiguous(format).set_requires_grad(true);
+    ganglion::FusedAdam adam({w}, AdamOptions(1e-2));
+    auto saved = (w * w).sum();  // mul saves w
+    w.mutable_grad() = torch::ones_like(w);
+    const auto before = w._version();
+    adam.step();
+    CHECK(w._version() > before);
+    CHECK_THROWS_WITH_AS(saved.backward(), doctest::Contains("modified by an inplace operation"), c10::Error);
+  }
+}

@@ -117,7 +117,8 @@ TEST_CASE("GraphInclude.MnistProbeMeasuresTheUnconditionalGraphs") {
     CAPTURE(stem);
     CHECK(test::run_cli({"validate", graphs + stem + ".json", "--include", probe}).exit_code == 0);
   }
-  CHECK(test::run_cli({"validate", graphs + "dcgan-lfw-32.json", "--include", graphs + "probes/lfw-quality.json"})
+  CHECK(test::run_cli(
+            {"validate", graphs + "dcgan-lfw-32.json", "--include", graphs + "probes/lfw-quality.json"})
             .exit_code == 0);
   // A two-iteration classifier run stands in for runs/classifier-mnist; DCGAN is trained and
   // scored through the probe.
@@ -145,4 +146,22 @@ TEST_CASE("GraphInclude.MnistProbeMeasuresTheUnconditionalGraphs") {
   // The run's graph.json is the merged graph: it evaluates without --include.
   const json recorded = json::parse(test::read_file(run + "/graph.json"));
   CHECK(recorded.at("nodes").contains("fd"));
+}
+
+TEST_CASE("GraphInclude.EditRefusesUnmergedIncludes") {
+  // build_graph works on a document alone (ganglion edit): it must not check a graph without its
+  // fragments and call it fine.
+  json graph = test::dcgan_graph();
+  graph["include"] = {"probes/mnist-quality.json"};
+  CHECK(error_of([&] {
+          build_graph(graph, "g.json", test::builtin_registry());
+        }).find("g.json: /include: fragments are merged only when a graph is loaded from its file") == 0);
+  // A section of the graph that is not an object cannot take a fragment's entries.
+  json broken = test::dcgan_graph();
+  broken["modules"] = json::array();
+  const std::string fragment = test::write_temp("modules-fragment.json", probe().dump());
+  const std::string file = test::write_temp("broken.json", broken.dump());
+  CHECK(error_of([&] {
+          load_graph(file, {}, test::builtin_registry(), {fragment});
+        }).find(file + ": /modules: expected an object, so that " + fragment + " can add to it") == 0);
 }

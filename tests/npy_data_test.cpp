@@ -87,6 +87,8 @@ TEST_CASE("Npy.ErrorsNameTheFileAndTheFix") {
   const std::vector<float> few(5);
   const auto truncated = write_npy("short.npy", "<f4", {2, 3}, few.data(), 20);
   CHECK(error_of([&] { data::read_npy(truncated); }).find(truncated + ": data ends early") == 0);
+  const auto huge = write_npy("huge.npy", "<f4", {int64_t(1) << 35, int64_t(1) << 35}, few.data(), 20);
+  CHECK(error_of([&] { data::read_npy(huge); }).find("is implausibly large") != std::string::npos);
   const auto complex = write_npy("c.npy", "<c8", {1}, few.data(), 8);
   CHECK(error_of([&] { data::read_npy(complex); }).find("element type '<c8' is not one Ganglion reads") !=
         std::string::npos);
@@ -141,6 +143,15 @@ TEST_CASE("Npy.SourceScalesSlicesAndKeepsLabelsWithImages") {
     }
   }
   CHECK(seen.size() == 10);  // two batches of an epoch: no image twice
+
+  // `scale: auto` looks at the whole array, not the slice: a slice within [0, 1] of an array
+  // within [-1, 1] keeps its values.
+  auto signed_rows =
+      torch::cat({torch::full({5, 4, 4}, 0.5, torch::kDouble), torch::full({5, 4, 4}, -0.5, torch::kDouble)});
+  const auto halves = write_tensor("halves.npy", "<f8", signed_rows);
+  auto first = npy_source({{"array", halves}, {"rows", std::string("0:5")}, {"batch", std::int64_t{5}}})
+                   ->next({}, ctx);
+  CHECK(first.at("image").max().item<double>() == doctest::Approx(0.5));
 
   // Resizing, and flips that are the same for the same seed and position.
   auto ramp = torch::arange(8, torch::kDouble).div(7).view({1, 1, 8}).expand({4, 8, 8}).contiguous();

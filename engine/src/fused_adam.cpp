@@ -8,6 +8,7 @@
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_sqrt.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <cmath>
 #include <map>
@@ -33,22 +34,37 @@ typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
   }
 }
 
+// Kept in double: the multi-tensor path passes them as Scalars, which float kernels round to
+// float and double kernels use whole, as torch's own step does.
 struct Coefficients {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
+  double beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
 };
 
 Coefficients coefficients(const torch::optim::AdamOptions& o, std::int64_t step) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  // Scalars reach float kernels as float in torch too; the bias corrections are double there.
-  return {float(beta1),
-          float(1 - beta1),
-          float(beta2),
-          float(1 - beta2),
-          float(o.weight_decay()),
-          float(std::sqrt(1 - std::pow(beta2, double(step)))),
-          float(o.eps()),
-          float(o.lr() / (1 - std::pow(beta1, double(step))))};
+  return {beta1,
+          1 - beta1,
+          beta2,
+          1 - beta2,
+          o.weight_decay(),
+          std::sqrt(1 - std::pow(beta2, double(step))),
+          o.eps(),
+          o.lr() / (1 - std::pow(beta1, double(step)))};
 }
+
+// The same numbers as float, for the float kernel.
+struct FloatCoefficients {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
+  explicit FloatCoefficients(const Coefficients& c)
+      : beta1(float(c.beta1)),
+        one_minus_beta1(float(c.one_minus_beta1)),
+        beta2(float(c.beta2)),
+        one_minus_beta2(float(c.one_minus_beta2)),
+        weight_decay(float(c.weight_decay)),
+        sqrt_bias_correction2(float(c.sqrt_bias_correction2)),
+        eps(float(c.eps)),
+        step_size(float(c.step_size)) {}
+};
 
 // One pass: per element the operations of torch's step, in its order. Compiled with
 // -fno-math-errno (see CMakeLists.txt) so that sqrt does not block vectorisation, and for the
@@ -57,20 +73,20 @@ Coefficients coefficients(const torch::optim::AdamOptions& o, std::int64_t step)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void update_chunk(float* __restrict p, const float* __restrict grad, float* __restrict exp_avg,
-                  float* __restrict exp_avg_sq, std::int64_t n, Coefficients c) {
+                  float* __restrict exp_avg_sq, std::int64_t n, FloatCoefficients c) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float g = c.weight_decay != 0.f ? grad[i] + c.weight_decay * p[i] : grad[i];
     const float m = exp_avg[i] * c.beta1 + c.one_minus_beta1 * g;
-    const float v = exp_avg_sq[i] * c.beta2 + c.one_minus_beta2 * (g * g);
+    const float v = exp_avg_sq[i] * c.beta2 + (c.one_minus_beta2 * g) * g;
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     const float denom = std::sqrt(v) / c.sqrt_bias_correction2 + c.eps;
-    p[i] = p[i] - c.step_size * (m / denom);
+    p[i] = p[i] + (-c.step_size * m) / denom;
   }
 }
 
 void update_cpu(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& exp_avg,
-                torch::Tensor& exp_avg_sq, const Coefficients& c) {
+                torch::Tensor& exp_avg_sq, const FloatCoefficients& c) {
   float* pp = p.data_ptr<float>();
   const float* gp = grad.data_ptr<float>();
   float* mp = exp_avg.data_ptr<float>();
@@ -83,7 +99,8 @@ void update_cpu(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& exp_
 bool fits_cpu_kernel(const torch::Tensor& p, const torch::Tensor& g, const torch::Tensor& m,
                      const torch::Tensor& v) {
   for (const auto* t : {&p, &g, &m, &v})
-    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat || !t->is_contiguous() || t->is_sparse())
+    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat || !t->is_contiguous() || t->is_sparse() ||
+        t->sizes() != p.sizes())
       return false;
   return true;
 }
@@ -123,9 +140,13 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
       state.step(state.step() + 1);
       torch::Tensor exp_avg = state.exp_avg(), exp_avg_sq = state.exp_avg_sq();
-      torch::Tensor data = p.data();
+      // detach() shares p's storage and version counter (data() would not share the counter):
+      // the update must count as an in-place change of p, as torch's step does, so that autograd
+      // still refuses a graph that saved p before it.
+      torch::Tensor data = p.detach();
       if (fits_cpu_kernel(data, grad, exp_avg, exp_avg_sq)) {
-        update_cpu(data, grad, exp_avg, exp_avg_sq, coefficients(options, state.step()));
+        update_cpu(data, grad, exp_avg, exp_avg_sq, FloatCoefficients(coefficients(options, state.step())));
+        torch::autograd::impl::bump_version(p);  // written through a raw pointer
         continue;
       }
       auto& b = batches[state.step()];

@@ -1,5 +1,6 @@
 #include "ganglion/engine/graph_include.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -19,7 +20,7 @@ std::string IncludedParts::file_of(const std::string& pointer) const {
 UserError IncludedParts::relocate(const UserError& error) const {
   std::vector<Diagnostic> out = error.diagnostics();
   for (auto& d : out)
-    if (const std::string file = file_of(d.pointer); !file.empty()) d.file = file;
+    if (const std::string file = file_of(d.pointer); !file.empty() && d.file == graph_file_) d.file = file;
   return UserError(std::move(out));
 }
 
@@ -35,7 +36,7 @@ std::string escaped(const std::string& name) {
 
 IncludedParts expand_includes(json& document, const std::string& file,
                               const std::vector<std::string>& extra) {
-  IncludedParts parts;
+  IncludedParts parts(file);
   if (!document.is_object()) return parts;  // the loader reports that
   Diagnostics diags(file);
   std::vector<std::string> fragments;
@@ -57,7 +58,11 @@ IncludedParts expand_includes(json& document, const std::string& file,
     document.erase("include");
   }
   diags.throw_if_any();
-  fragments.insert(fragments.end(), extra.begin(), extra.end());
+  for (const auto& e : extra) {
+    // The same file named twice (in the graph and on the command line) is merged once.
+    const std::string normal = fs::path(e).lexically_normal().string();
+    if (std::find(fragments.begin(), fragments.end(), normal) == fragments.end()) fragments.push_back(normal);
+  }
 
   // Where each name of each section came from, for "already defined in ..." messages.
   std::map<std::string, std::string> owner;
@@ -99,6 +104,11 @@ IncludedParts expand_includes(json& document, const std::string& file,
       }
       json& target = document[key];
       if (target.is_null()) target = json::object();
+      if (!target.is_object()) {
+        problems.push_back(
+            {file, "/" + key, "expected an object, so that " + fragment_file + " can add to it"});
+        continue;
+      }
       for (const auto& [name, entry] : value.items()) {
         const std::string id = key + "/" + name, pointer = "/" + key + "/" + escaped(name);
         if (auto it = owner.find(id); it != owner.end()) {

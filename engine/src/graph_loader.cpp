@@ -878,7 +878,14 @@ Graph Loader::build(json document) {
   }
   check_keys(document, "",
              {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases",
-              "outputs", "include"});  // load_graph has merged the includes by now
+              "outputs", "include"});
+  // load_graph merges and removes "include"; whoever builds a graph from its document alone
+  // (ganglion edit) would check it without its fragments, so it refuses instead.
+  if (document.contains("include"))
+    diags_.error("/include",
+                 "fragments are merged only when a graph is loaded from its file (run, eval, validate...); "
+                 "this command works on the file alone: remove \"include\" while editing, or edit the "
+                 "fragment itself");
   if (!document.contains("ganglion"))
     diags_.error("", "missing field \"ganglion\": the format version, 1");
   else if (document["ganglion"] != 1)

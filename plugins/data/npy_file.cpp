@@ -78,7 +78,7 @@ torch::Tensor read_npy(const std::string& path) {
   unsigned char len[4] = {0, 0, 0, 0};
   if (!in.read(reinterpret_cast<char*>(len), major == 1 ? 2 : 4)) fail(path, "file ends inside its header");
   header_length = len[0] | (len[1] << 8) | (len[2] << 16) | (std::uint32_t(len[3]) << 24);
-  if (header_length > (1u << 20)) fail(path, "implausible NPY header length");
+  if (header_length > (1u << 16)) fail(path, "implausible NPY header length");
   std::string header(header_length, '\0');
   if (!in.read(header.data(), header_length)) fail(path, "file ends inside its header");
 
@@ -94,20 +94,32 @@ torch::Tensor read_npy(const std::string& path) {
 
   std::vector<int64_t> shape;
   int64_t count = 1;
+  const int64_t limit = int64_t(1) << 36;  // elements; far beyond any data set held in memory here
   const std::regex number("\\d+");
   for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number);
        it != std::sregex_iterator(); ++it) {
-    shape.push_back(std::stoll(it->str()));
-    count *= shape.back();
-    if (count > (int64_t(1) << 36)) fail(path, "NPY array is implausibly large");
+    const std::string digits = it->str();
+    const int64_t dim = digits.size() > 12 ? limit + 1 : std::stoll(digits);
+    if (dim > 0 && count > limit / dim)
+      fail(path, "NPY array of shape " + shape_text + " is implausibly large");
+    shape.push_back(dim);
+    count *= dim;
   }
   const bool fortran = order == "True";
   // Fortran order stores the transpose: read the reversed shape, then reverse the axes.
   std::vector<int64_t> stored_shape = shape;
   if (fortran) std::reverse(stored_shape.begin(), stored_shape.end());
 
-  auto t = torch::empty(stored_shape, torch::TensorOptions().dtype(type.stored));
+  // Check the file holds the data before allocating for a shape a damaged header may exaggerate.
   const auto bytes = static_cast<std::streamsize>(count * type.size);
+  const auto data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamsize available = in.tellg() - data_start;
+  in.seekg(data_start);
+  if (available < bytes)
+    fail(path, "data ends early: the header's shape " + shape_text + " needs " + std::to_string(bytes) +
+                   " bytes of '" + descr + "', the file has " + std::to_string(available));
+  auto t = torch::empty(stored_shape, torch::TensorOptions().dtype(type.stored));
   auto* data = static_cast<char*>(t.data_ptr());
   if (!in.read(data, bytes))
     fail(path, "data ends early: the header's shape " + shape_text + " needs " + std::to_string(bytes) +

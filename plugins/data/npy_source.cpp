@@ -77,9 +77,11 @@ class NpySource : public Source {
     const std::string& path = s.params.text("array");
     torch::Tensor array = read_npy(path);
     images_ = to_nchw(array, s.params.text("layout"), path);
+    // Scaled before slicing: `auto` looks at the whole array, so two slices of it (a training and
+    // a test part) are scaled alike.
+    images_ = scaled(images_, s.params.text("scale"), path);
     const auto [start, stop] = row_range(s.params.text("rows"), images_.size(0));
     images_ = images_.slice(0, start, stop);
-    images_ = scaled(images_, s.params.text("scale"), path);
     if (const int64_t size = s.params.integer("size");
         size > 0 && (images_.size(2) != size || images_.size(3) != size))
       images_ = torch::upsample_bilinear2d(images_, {size, size}, /*align_corners=*/false).clamp_(-1, 1);
@@ -90,10 +92,9 @@ class NpySource : public Source {
       auto labels = read_npy(label_path);
       if (labels.dim() != 1)
         throw std::invalid_argument(label_path + ": labels must have shape (N), found " + shape_of(labels));
-      if (labels.is_floating_point()) {
-        if (!torch::equal(labels, labels.round()))
-          throw std::invalid_argument(label_path + ": labels must be whole numbers, found fractions");
-      }
+      if (labels.is_floating_point() &&
+          !(labels.isfinite().all().item<bool>() && torch::equal(labels, labels.round())))
+        throw std::invalid_argument(label_path + ": labels must be whole numbers");
       labels = labels.to(torch::kLong);
       if (labels.size(0) != array.size(0))
         throw std::invalid_argument(label_path + ": has " + std::to_string(labels.size(0)) + " labels for " +

@@ -16,15 +16,18 @@ namespace ganglion {
 /// Which parts of a merged graph came from which fragment file.
 class IncludedParts {
  public:
+  explicit IncludedParts(std::string graph_file) : graph_file_(std::move(graph_file)) {}
   void add(std::string pointer, std::string file) {
     parts_.emplace_back(std::move(pointer), std::move(file));
   }
   /// The fragment a JSON pointer of the merged graph lies in ("" when it is the graph's own).
   std::string file_of(const std::string& pointer) const;
-  /// `error` with each problem inside an included part reported against the fragment's file.
+  /// `error` with each problem the graph's file was blamed for, but which lies inside an included
+  /// part, reported against the fragment's file instead.
   UserError relocate(const UserError& error) const;
 
  private:
+  std::string graph_file_;
   std::vector<std::pair<std::string, std::string>> parts_;
 };
 
