@@ -156,3 +156,12 @@ TEST_CASE("Nets.DcganAt32And128") {
     CHECK(dis->forward({{"image", image}}).at("score").sizes() == torch::IntArrayRef({2}));
   }
 }
+
+TEST_CASE("ImageFolder.FacesGraphTakesItsQualityProbe") {
+  // bench/quality.sh measures dcgan-faces-32 through graphs/probes/dlib-faces-quality.json.
+  const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
+  const auto r = test::run_cli(
+      {"validate", graphs + "dcgan-faces-32.json", "--include", graphs + "probes/dlib-faces-quality.json"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("3 modules") != std::string::npos);
+}
