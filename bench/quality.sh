@@ -9,12 +9,13 @@ ganglion=build/editor-cli/ganglion
 variants=(gan-ring8 gan-ring8-minimax gan-ring8-pac2 gan-grid25-pac2 classifier-mnist classifier-fashion-mnist
   cgan-mnist cgan-mnist-projection cgan-fashion-mnist cgan-mnist-thickness
   gan-mnist dcgan-mnist lsgan-mnist hinge-sn-mnist wgan-gp-mnist dcgan-r1-ema-mnist classifier-lfw dcgan-lfw-32
-  classifier-dlib-faces dcgan-faces-32)
+  classifier-dlib-faces dcgan-faces-32 dcgan-faces-64)
 # Graphs without metrics of their own are measured through a probe fragment (graphs/probes/),
 # merged with --include: the same classifier features and metrics for every unconditional MNIST GAN.
 declare -A probe=([gan-mnist]=mnist-quality [dcgan-mnist]=mnist-quality [lsgan-mnist]=mnist-quality
   [hinge-sn-mnist]=mnist-quality [wgan-gp-mnist]=mnist-quality [dcgan-r1-ema-mnist]=mnist-quality
-  [dcgan-lfw-32]=lfw-quality [dcgan-faces-32]=dlib-faces-quality)
+  [dcgan-lfw-32]=lfw-quality [dcgan-faces-32]=dlib-faces-quality
+  [dcgan-faces-64]=dlib-faces-quality)
 case "${1:-}" in
   ""|-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
   --list) printf '%s\n' "${variants[@]}"; exit 0 ;;

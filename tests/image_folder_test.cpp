@@ -158,10 +158,13 @@ TEST_CASE("Nets.DcganAt32And128") {
 }
 
 TEST_CASE("ImageFolder.FacesGraphTakesItsQualityProbe") {
-  // bench/quality.sh measures dcgan-faces-32 through graphs/probes/dlib-faces-quality.json.
+  // bench/quality.sh measures both face graphs through graphs/probes/dlib-faces-quality.json.
   const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
-  const auto r = test::run_cli(
-      {"validate", graphs + "dcgan-faces-32.json", "--include", graphs + "probes/dlib-faces-quality.json"});
-  CHECK_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(r.out.find("3 modules") != std::string::npos);
+  for (const char* stem : {"dcgan-faces-32", "dcgan-faces-64"}) {
+    CAPTURE(stem);
+    const auto r = test::run_cli(
+        {"validate", graphs + stem + ".json", "--include", graphs + "probes/dlib-faces-quality.json"});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("3 modules") != std::string::npos);
+  }
 }
