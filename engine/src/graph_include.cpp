@@ -24,16 +24,6 @@ UserError IncludedParts::relocate(const UserError& error) const {
   return UserError(std::move(out));
 }
 
-namespace {
-
-std::string escaped(const std::string& name) {
-  std::string out;
-  for (char c : name) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
-}  // namespace
-
 IncludedParts expand_includes(json& document, const std::string& file,
                               const std::vector<std::string>& extra) {
   IncludedParts parts(file);
@@ -64,12 +54,11 @@ IncludedParts expand_includes(json& document, const std::string& file,
     if (std::find(fragments.begin(), fragments.end(), normal) == fragments.end()) fragments.push_back(normal);
   }
 
-  // Where each name of each section came from, for "already defined in ..." messages.
+  // Which file each entry (by its JSON pointer) came from, for "already in ..." messages.
   std::map<std::string, std::string> owner;
   for (const char* section : {"modules", "nodes", "outputs"})
     if (document.contains(section) && document[section].is_object())
-      for (const auto& [name, value] : document[section].items())
-        owner[std::string(section) + "/" + name] = file;
+      for (const auto& [name, value] : document[section].items()) owner[json_pointer({section, name})] = file;
 
   std::vector<Diagnostic> problems;
   for (const std::string& fragment_file : fragments) {
@@ -94,7 +83,7 @@ IncludedParts expand_includes(json& document, const std::string& file,
       }
       if (key != "modules" && key != "nodes" && key != "outputs") {
         problems.push_back(
-            {fragment_file, "/" + escaped(key),
+            {fragment_file, json_pointer({key}),
              "a fragment holds only modules, nodes and outputs (and a description), not \"" + key + "\""});
         continue;
       }
@@ -110,14 +99,14 @@ IncludedParts expand_includes(json& document, const std::string& file,
         continue;
       }
       for (const auto& [name, entry] : value.items()) {
-        const std::string id = key + "/" + name, pointer = "/" + key + "/" + escaped(name);
-        if (auto it = owner.find(id); it != owner.end()) {
+        const std::string pointer = json_pointer({key, name});
+        if (auto it = owner.find(pointer); it != owner.end()) {
           problems.push_back({fragment_file, pointer,
                               "\"" + name + "\" is already in " + key + " of " + it->second +
                                   (key == "outputs" ? ": keep it in one of them" : ": rename one of them")});
           continue;
         }
-        owner[id] = fragment_file;
+        owner[pointer] = fragment_file;
         target[name] = entry;
         parts.add(pointer, fragment_file);
       }
