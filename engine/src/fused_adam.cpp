@@ -34,37 +34,25 @@ typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
   }
 }
 
-// Kept in double: the multi-tensor path passes them as Scalars, which float kernels round to
-// float and double kernels use whole, as torch's own step does.
+// Computed in double; the multi-tensor path takes them so (as Scalars, which float kernels round
+// to float and double kernels use whole, as torch's own step does), the float kernel as float.
+template <typename T>
 struct Coefficients {
-  double beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
+  T beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
 };
 
-Coefficients coefficients(const torch::optim::AdamOptions& o, std::int64_t step) {
+template <typename T>
+Coefficients<T> coefficients(const torch::optim::AdamOptions& o, std::int64_t step) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-  return {beta1,
-          1 - beta1,
-          beta2,
-          1 - beta2,
-          o.weight_decay(),
-          std::sqrt(1 - std::pow(beta2, double(step))),
-          o.eps(),
-          o.lr() / (1 - std::pow(beta1, double(step)))};
+  return {T(beta1),
+          T(1 - beta1),
+          T(beta2),
+          T(1 - beta2),
+          T(o.weight_decay()),
+          T(std::sqrt(1 - std::pow(beta2, double(step)))),
+          T(o.eps()),
+          T(o.lr() / (1 - std::pow(beta1, double(step))))};
 }
-
-// The same numbers as float, for the float kernel.
-struct FloatCoefficients {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, sqrt_bias_correction2, eps, step_size;
-  explicit FloatCoefficients(const Coefficients& c)
-      : beta1(float(c.beta1)),
-        one_minus_beta1(float(c.one_minus_beta1)),
-        beta2(float(c.beta2)),
-        one_minus_beta2(float(c.one_minus_beta2)),
-        weight_decay(float(c.weight_decay)),
-        sqrt_bias_correction2(float(c.sqrt_bias_correction2)),
-        eps(float(c.eps)),
-        step_size(float(c.step_size)) {}
-};
 
 // One pass: per element the operations of torch's step, in its order. Compiled with
 // -fno-math-errno (see CMakeLists.txt) so that sqrt does not block vectorisation, and for the
@@ -73,7 +61,7 @@ struct FloatCoefficients {
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void update_chunk(float* __restrict p, const float* __restrict grad, float* __restrict exp_avg,
-                  float* __restrict exp_avg_sq, std::int64_t n, FloatCoefficients c) {
+                  float* __restrict exp_avg_sq, std::int64_t n, Coefficients<float> c) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float g = c.weight_decay != 0.f ? grad[i] + c.weight_decay * p[i] : grad[i];
     const float m = exp_avg[i] * c.beta1 + c.one_minus_beta1 * g;
@@ -86,7 +74,7 @@ void update_chunk(float* __restrict p, const float* __restrict grad, float* __re
 }
 
 void update_cpu(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& exp_avg,
-                torch::Tensor& exp_avg_sq, const FloatCoefficients& c) {
+                torch::Tensor& exp_avg_sq, const Coefficients<float>& c) {
   float* pp = p.data_ptr<float>();
   const float* gp = grad.data_ptr<float>();
   float* mp = exp_avg.data_ptr<float>();
@@ -145,7 +133,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       // still refuses a graph that saved p before it.
       torch::Tensor data = p.detach();
       if (fits_cpu_kernel(data, grad, exp_avg, exp_avg_sq)) {
-        update_cpu(data, grad, exp_avg, exp_avg_sq, FloatCoefficients(coefficients(options, state.step())));
+        update_cpu(data, grad, exp_avg, exp_avg_sq, coefficients<float>(options, state.step()));
         torch::autograd::impl::bump_version(p);  // written through a raw pointer
         continue;
       }
@@ -156,7 +144,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       b.exp_avg_sqs.push_back(exp_avg_sq);
     }
     for (auto& [step, b] : batches) {
-      const Coefficients c = coefficients(options, step);
+      const auto c = coefficients<double>(options, step);
       at::_foreach_mul_(b.exp_avgs, c.beta1);
       at::_foreach_add_(b.exp_avgs, b.grads, c.one_minus_beta1);
       at::_foreach_mul_(b.exp_avg_sqs, c.beta2);
