@@ -46,6 +46,12 @@ class EpochOrder {
     return out;
   }
 
+  /// The random generator of one item's augmentation (crop, flip), from the graph's seed and the
+  /// item's place in the run (a draw id from next()): the same on resume, whatever the threads.
+  std::mt19937_64 item_rng(uint64_t draw_id) const {
+    return std::mt19937_64(seed_ * 0x9E3779B97F4A7C15ull ^ (draw_id + 0x632BE59BD9B4E019ull));
+  }
+
   std::string position() const { return std::to_string(epoch_) + " " + std::to_string(cursor_); }
   void seek(const std::string& position) {
     std::istringstream in(position);

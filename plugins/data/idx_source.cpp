@@ -1,12 +1,12 @@
 // data/idx: batches of images (and optionally labels) from IDX files such as MNIST's.
 #include <ganglion/plugin.h>
 
-#include "data/epoch_order.h"
 #include "data/idx_file.h"
+#include "data/ordered_source.h"
 
 namespace ganglion::data {
 
-class IdxSource : public Source {
+class IdxSource : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/idx", NodeKind::Source)
@@ -21,8 +21,7 @@ class IdxSource : public Source {
         .param_bool("drop_last", true, "skip the last, smaller batch of an epoch");
   }
 
-  explicit IdxSource(const NodeSetup& s)
-      : batch_(s.params.integer("batch")), drop_last_(s.params.flag("drop_last")) {
+  explicit IdxSource(const NodeSetup& s) : batch_(s.params.integer("batch")) {
     images_ = read_idx_u8(s.params.text("images"));
     if (images_.dim() != 3)
       throw std::runtime_error(s.params.text("images") + ": expected images of rank 3 (N,H,W), found rank " +
@@ -39,18 +38,10 @@ class IdxSource : public Source {
     }
     int64_t n = images_.size(0);
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
-    // Shard by rank: each process sees every world_size-th image.
-    order_ =
-        std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"), drop_last_, s.seed);
-    order_->require_batch(batch_);
+    order_items(s, n, batch_);  // sharded by rank: each process sees every world_size-th image
   }
 
-  bool prefetchable() const override { return true; }
-
   TensorMap next(const TensorMap&, RunContext&) override { return draw(); }
-
-  std::string position() const override { return order_->position(); }
-  void seek(const std::string& position) override { order_->seek(position); }
 
  private:
   TensorMap draw() {
@@ -65,9 +56,7 @@ class IdxSource : public Source {
   }
 
   int64_t batch_;
-  bool drop_last_;
   torch::Tensor images_, labels_;
-  std::unique_ptr<EpochOrder> order_;
 };
 
 }  // namespace ganglion::data

@@ -4,10 +4,8 @@
 // and the image's place in the run, so they repeat exactly on resume.
 #include <ganglion/plugin.h>
 
-#include <random>
-
-#include "data/epoch_order.h"
 #include "data/npy_file.h"
+#include "data/ordered_source.h"
 
 namespace ganglion::data {
 
@@ -49,7 +47,7 @@ std::pair<int64_t, int64_t> row_range(const std::string& text, int64_t n) {
 
 }  // namespace
 
-class NpySource : public Source {
+class NpySource : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/npy", NodeKind::Source)
@@ -72,8 +70,7 @@ class NpySource : public Source {
         .param_bool("drop_last", true, "skip the last, smaller batch of an epoch");
   }
 
-  explicit NpySource(const NodeSetup& s)
-      : batch_(s.params.integer("batch")), flip_(s.params.flag("flip")), seed_(s.seed) {
+  explicit NpySource(const NodeSetup& s) : batch_(s.params.integer("batch")), flip_(s.params.flag("flip")) {
     const std::string& path = s.params.text("array");
     torch::Tensor array = read_npy(path);
     images_ = to_nchw(array, s.params.text("layout"), path);
@@ -103,14 +100,8 @@ class NpySource : public Source {
       if (labels_.numel() > 0 && labels_.min().item<int64_t>() < 0)
         throw std::invalid_argument(label_path + ": holds a negative label; classes are numbered from 0");
     }
-    order_ = std::make_unique<EpochOrder>(images_.size(0), s.rank, s.world_size, s.params.flag("shuffle"),
-                                          s.params.flag("drop_last"), s.seed);
-    order_->require_batch(batch_);
+    order_items(s, images_.size(0), batch_);
   }
-
-  bool prefetchable() const override { return true; }
-  std::string position() const override { return order_->position(); }
-  void seek(const std::string& position) override { order_->seek(position); }
 
   TensorMap next(const TensorMap&, RunContext&) override {
     std::vector<uint64_t> ids;
@@ -120,8 +111,7 @@ class NpySource : public Source {
     auto images = images_.index_select(0, index);
     if (flip_)
       for (int64_t i = 0; i < count; ++i) {
-        std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull ^ (ids[i] + 0x632BE59BD9B4E019ull));
-        if (rng() & 1) images[i] = images[i].flip({2});
+        if (order_->item_rng(ids[i])() & 1) images[i] = images[i].flip({2});
       }
     auto labels = labels_.defined() ? labels_.index_select(0, index) : torch::zeros({count}, torch::kLong);
     return {{"image", images}, {"label", labels}};
@@ -190,9 +180,7 @@ class NpySource : public Source {
 
   int64_t batch_;
   bool flip_;
-  uint64_t seed_;
   torch::Tensor images_, labels_;
-  std::unique_ptr<EpochOrder> order_;
 };
 
 }  // namespace ganglion::data

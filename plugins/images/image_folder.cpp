@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "data/epoch_order.h"
+#include "data/ordered_source.h"
 
 namespace fs = std::filesystem;
 
@@ -72,7 +72,7 @@ std::vector<int64_t> label_indices(const std::vector<std::string>& names) {
 
 }  // namespace
 
-class ImageFolder : public Source {
+class ImageFolder : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/image-folder", NodeKind::Source)
@@ -103,8 +103,7 @@ class ImageFolder : public Source {
         flip_(s.params.flag("flip")),
         channels_(s.params.integer("channels")),
         batch_(s.params.integer("batch")),
-        threads_(s.params.integer("threads")),
-        seed_(s.seed) {
+        threads_(s.params.integer("threads")) {
     const auto& crop = s.params.text("crop");
     if (crop != "centre" && crop != "center" && crop != "random")
       throw std::invalid_argument("param crop is \"" + crop + "\": use centre or random");
@@ -125,14 +124,8 @@ class ImageFolder : public Source {
       throw std::invalid_argument(folder_ + " holds no image files (jpg, png, bmp, tif, webp, ppm, pgm)");
     int64_t n = static_cast<int64_t>(files_.size());
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
-    order_ = std::make_unique<EpochOrder>(n, s.rank, s.world_size, s.params.flag("shuffle"),
-                                          s.params.flag("drop_last"), s.seed);
-    order_->require_batch(batch_);
+    order_items(s, n, batch_);
   }
-
-  bool prefetchable() const override { return true; }
-  std::string position() const override { return order_->position(); }
-  void seek(const std::string& position) override { order_->seek(position); }
 
   TensorMap next(const TensorMap&, RunContext&) override {
     std::vector<uint64_t> ids;
@@ -219,7 +212,7 @@ class ImageFolder : public Source {
         std::max<int>(static_cast<int>(resize_), static_cast<int>(std::lround(image.cols * scale)));
     if (rows != image.rows || cols != image.cols)
       cv::resize(image, image, cv::Size(cols, rows), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull ^ (id + 0x632BE59BD9B4E019ull));
+    std::mt19937_64 rng = order_->item_rng(id);
     int top = (rows - static_cast<int>(size_)) / 2, left = (cols - static_cast<int>(size_)) / 2;
     if (random_crop_) {
       top = static_cast<int>(rng() % static_cast<uint64_t>(rows - size_ + 1));
@@ -236,10 +229,8 @@ class ImageFolder : public Source {
   int64_t size_, resize_;
   bool random_crop_, flip_;
   int64_t channels_, batch_, threads_;
-  uint64_t seed_;
   std::vector<std::string> files_;
   std::vector<int64_t> labels_;
-  std::unique_ptr<EpochOrder> order_;
 };
 
 }  // namespace ganglion::data
