@@ -38,18 +38,44 @@ const OptionSpec kInclude{"include", "FILE",
                           "graphs/probes/mnist-quality.json",
                           true};
 const OptionSpec kHelp{"help", "", "show this help"};
+const OptionSpec kWeights{
+    "weights", "W", "ema (default: a module's EMA shadow where it keeps one) or raw (the trained weights)"};
+
+/// Whether --weights asks for the EMA shadows (the default) or the raw weights.
+bool sample_with_ema(const ParsedArgs& args) {
+  const std::string w = args.value("weights", "ema");
+  if (w != "ema" && w != "raw") throw UserError("--weights " + w + ": expected ema or raw");
+  return w == "ema";
+}
 const OptionSpec kDevice{"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"};
 const OptionSpec kThreads{"threads", "N",
                           "CPU threads for compute (default: every core this process may use)"};
 
 /// Loads every plugin on the search path; reports skipped libraries on stderr (never silently).
 PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = false) {
+  for (const auto& path : args.values("plugin-path")) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      throw UserError("--plugin-path " + path +
+                      ": no such folder or file (name a folder of plugins or a .so)");
+  }
   PluginRegistry registry;
   registry.load(PluginRegistry::search_path(args.values("plugin-path")));
   if (!quiet_about_skipped)
     for (const auto& s : registry.skipped())
       std::fprintf(stderr, "ganglion: skipped plugin %s: %s\n", s.file.c_str(), s.reason.c_str());
   return registry;
+}
+
+/// The graph the command's first argument names, with its --set and --include; its warnings (what
+/// validates but is probably a mistake) go to stderr.
+Graph graph_of(const ParsedArgs& args, const PluginRegistry& registry,
+               const std::vector<std::string>& extra_overrides = {}) {
+  std::vector<std::string> overrides = args.values("set");
+  overrides.insert(overrides.end(), extra_overrides.begin(), extra_overrides.end());
+  Graph graph = load_graph(args.positional[0], overrides, registry, args.values("include"));
+  for (const auto& w : graph.warnings) std::fprintf(stderr, "%s\n", w.format().c_str());
+  return graph;
 }
 
 /// The value of option --`name` as a whole number of at least `min`; nothing when it is absent.
@@ -67,7 +93,7 @@ std::optional<long long> whole_number(const ParsedArgs& args, const std::string&
 
 int run_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
+  const Graph graph = graph_of(args, registry);
   RunOptions options;
   options.out = args.value("out");
   options.resume = args.has("resume");
@@ -106,19 +132,20 @@ std::pair<std::string, std::string> choose_checkpoint(const ParsedArgs& args, co
 int eval_command(const ParsedArgs& args) {
   namespace fs = std::filesystem;
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
+  const Graph graph = graph_of(args, registry);
   const std::vector<int> nodes = metric_nodes(graph, split_commas(args.value("metrics")));
   const long long samples = whole_number(args, "samples", 1).value_or(graph.outputs.eval.samples);
   torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
   const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
+  executor.set_sample_with_ema(sample_with_ema(args));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
   nlohmann::json figures;
   try {
     figures = evaluate_metrics(executor, graph, nodes, samples);
   } catch (const NodeFailure& e) {
-    throw UserError(std::string(e.what()) + " (evaluating " + checkpoint + ")");
+    throw UserError(graph.file, e.pointer(), std::string(e.what()) + " (evaluating " + checkpoint + ")");
   }
   std::string json_file = args.value("json");
   // With the JSON on stdout, the lines go to stderr, so that stdout stays one JSON document.
@@ -145,15 +172,63 @@ int eval_command(const ParsedArgs& args) {
   return 0;
 }
 
+/// The writer type whose files end in `ext` (".csv"), asked of each writer made with its
+/// defaults; a UserError naming the extensions there are when none or several declare it.
+std::string writer_for_extension(const PluginRegistry& registry, const std::string& ext,
+                                 const std::string& out) {
+  std::vector<std::string> matches, known;
+  for (const auto& [name, t] : registry.types()) {
+    if (t.type.contract.kind() != NodeKind::Writer) continue;
+    NodeSetup setup;
+    setup.name = name;
+    try {
+      setup.params = defaults_of(t.type.contract);
+      const std::string e = samples_extension(*make_writer(t, setup));
+      known.push_back(e + " (" + name + ")");
+      if (e == ext) matches.push_back(name);
+    } catch (const std::exception&) {
+      // A writer with required params cannot be chosen by extension alone.
+    }
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty())
+    throw UserError("--out " + out + ": no loaded writer writes " + ext + " files; writers: " + [&] {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return list.empty() ? std::string("none") : list;
+    }());
+  std::string list;
+  for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
+  throw UserError("--out " + out + ": several writers write " + ext + " files (" + list +
+                  "): choose one with --set outputs.samples.writer=TYPE");
+}
+
 int sample_command(const ParsedArgs& args) {
   namespace fs = std::filesystem;
   auto registry = load_plugins(args);
   const std::string& file = args.positional[0];
-  // --from and --classes are --set overrides, so the loader checks them as it checks the file.
-  std::vector<std::string> overrides = args.values("set");
+  // --from, --out's extension and --classes are --set overrides, so the loader checks them as it
+  // checks the file.
+  std::vector<std::string> overrides;
   if (args.has("from"))
     overrides.push_back("outputs.samples.from=" + nlohmann::json(args.value("from")).dump());
-  Graph graph = load_graph(file, overrides, registry, args.values("include"));
+  const std::string out_ext = fs::path(args.value("out")).extension().string();
+  if (!out_ext.empty()) {
+    // The writer that declares --out's extension; the graph's writer params belong to the graph's
+    // own writer, so another one starts from its defaults.
+    const std::string writer = writer_for_extension(registry, out_ext, args.value("out"));
+    const nlohmann::json document = load_json_file(file);
+    const nlohmann::json declared =
+        document.contains("outputs") && document["outputs"].is_object() &&
+                document["outputs"].contains("samples") && document["outputs"]["samples"].is_object()
+            ? document["outputs"]["samples"].value("writer", nlohmann::json("io/png-grid"))
+            : nlohmann::json("io/png-grid");
+    if (declared != writer) {
+      overrides.push_back("outputs.samples.writer=" + nlohmann::json(writer).dump());
+      overrides.push_back("outputs.samples.params={}");
+    }
+  }
+  Graph graph = graph_of(args, registry, overrides);
   if (args.has("classes")) {
     std::vector<std::string> pickers;
     for (const auto& node : graph.nodes)
@@ -164,7 +239,9 @@ int sample_command(const ParsedArgs& args) {
                       "label source such as noise/categorical has)");
     for (const auto& name : pickers)
       overrides.push_back("nodes." + name + ".params.pick=" + nlohmann::json(args.value("classes")).dump());
-    graph = load_graph(file, overrides, registry, args.values("include"));
+    std::vector<std::string> all = args.values("set");
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    graph = load_graph(file, all, registry, args.values("include"));
   }
   if (!graph.outputs.samples.enabled)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
@@ -174,6 +251,7 @@ int sample_command(const ParsedArgs& args) {
   const std::shared_ptr<Writer> writer = make_samples_writer(graph);
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
+  executor.set_sample_with_ema(sample_with_ema(args));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
   const PortRef& from = graph.outputs.samples.from;
   torch::Tensor value;
@@ -181,13 +259,13 @@ int sample_command(const ParsedArgs& args) {
     // Without --count, one batch with the noise of the run's own sample grids.
     value = count ? executor.draw(from, *count) : executor.sample(from);
   } catch (const NodeFailure& e) {
-    throw UserError(std::string(e.what()) + " (sampling " + checkpoint + ")");
+    throw UserError(graph.file, e.pointer(), std::string(e.what()) + " (sampling " + checkpoint + ")");
   }
   std::string out = args.value("out");
   if (out.empty()) {
     char name[48];
     std::snprintf(name, sizeof name, "sample-step-%08lld", static_cast<long long>(step));
-    out = (fs::path(run_dir.empty() ? "." : run_dir) / (name + writer->extension())).string();
+    out = (fs::path(run_dir.empty() ? "." : run_dir) / (name + samples_extension(*writer))).string();
   }
   try {
     write_samples(graph, *writer, value, out);
@@ -202,7 +280,7 @@ int sample_command(const ParsedArgs& args) {
 
 int validate_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
+  const Graph graph = graph_of(args, registry);
   std::printf("%s: valid (%zu modules, %zu nodes, %zu phases)\n", graph.file.c_str(), graph.modules.size(),
               graph.nodes.size(), graph.phases.size());
   return 0;
@@ -210,7 +288,7 @@ int validate_command(const ParsedArgs& args) {
 
 int plan_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
+  const Graph graph = graph_of(args, registry);
   std::printf("%s", describe_plan(graph, make_plan(graph)).c_str());
   return 0;
 }
@@ -246,7 +324,7 @@ std::string shell_quote(const std::string& s) {
 
 int dot_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
-  const Graph graph = load_graph(args.positional[0], args.values("set"), registry, args.values("include"));
+  const Graph graph = graph_of(args, registry);
   const std::string dot = graph_to_dot(graph, make_plan(graph));
   if (!args.has("render")) {
     std::printf("%s", dot.c_str());
@@ -375,6 +453,7 @@ std::vector<CommandSpec> commands() {
         {"metrics", "A,B", "metric nodes to run (default: every node of a metrics/ type)"},
         {"samples", "N", "rows drawn for each metric input (default: outputs.eval.samples, else 2500)"},
         {"json", "FILE", "where the figures go as JSON (- for stdout)"},
+        kWeights,
         kDevice,
         kThreads,
         kSet,
@@ -400,6 +479,7 @@ std::vector<CommandSpec> commands() {
          "of every source node that has one, such as noise/categorical"},
         {"count", "N", "rows to draw (default: one batch)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
+        kWeights,
         kDevice,
         kThreads,
         kSet,

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 
+#include "ganglion/engine/build_config.h"
 #include "ganglion/engine/graph_edit.h"
 #include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/json_file.h"
@@ -65,6 +67,17 @@ char** complete(const char* text, int start, int) {
 }
 #endif
 
+/// The built-in schema as a path relative to where `file` will be, so an editor finds it from
+/// any folder; "" when this Ganglion has no source tree beside it (an installed one).
+std::string schema_reference(const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(GANGLION_SCHEMA_FILE, ec)) return {};
+  const fs::path folder = fs::absolute(fs::path(file), ec).parent_path();
+  const fs::path relative = fs::path(GANGLION_SCHEMA_FILE).lexically_relative(folder);
+  return relative.empty() ? std::string(GANGLION_SCHEMA_FILE) : relative.string();
+}
+
 }  // namespace
 
 void edit_file(const std::string& file, const std::vector<std::string>& words, const PluginRegistry& registry,
@@ -75,17 +88,19 @@ void edit_file(const std::string& file, const std::vector<std::string>& words, c
     if (std::filesystem::exists(file) && !force)
       throw UserError(file, "", "the file exists: pass --force to replace it");
     if (words.size() > 2) throw UserError("usage: ganglion edit FILE create [NAME]");
-    document = new_graph_document(words.size() == 2 ? words[1] : std::filesystem::path(file).stem().string());
+    document = new_graph_document(words.size() == 2 ? words[1] : std::filesystem::path(file).stem().string(),
+                                  schema_reference(file));
     summary = "created " + file;
   } else {
     document = read_document(file);
     summary = apply_edit(document, words, registry, force).summary;
   }
   // The edited graph must be valid, though it may still be unfinished (no phases yet, say).
-  std::vector<Diagnostic> unfinished;
+  std::vector<Diagnostic> unfinished, warnings;
   try {
-    build_graph(nlohmann::json::parse(document.dump()), file, registry, Completeness::UnderConstruction,
-                &unfinished);
+    warnings = build_graph(nlohmann::json::parse(document.dump()), file, registry,
+                           Completeness::UnderConstruction, &unfinished)
+                   .warnings;
   } catch (const UserError& e) {
     std::vector<Diagnostic> out = e.diagnostics();
     out.push_back({file, "", "edit refused: the graph would be invalid; the file is unchanged"});
@@ -93,6 +108,8 @@ void edit_file(const std::string& file, const std::vector<std::string>& words, c
   }
   write_graph_document(file, document);
   std::printf("%s\n", summary.c_str());
+  std::fflush(stdout);
+  for (const auto& w : warnings) std::fprintf(stderr, "%s\n", w.format().c_str());
   if (!unfinished.empty()) {
     std::printf("still to do before it runs:\n");
     for (const auto& d : unfinished) std::printf("  %s\n", d.format().c_str());
@@ -117,6 +134,7 @@ int run_edit_prompt(const std::string& file, const PluginRegistry& registry) {
     std::printf("editing %s: type an edit verb, `help`, `show`, `validate` or `quit`; Tab completes\n",
                 file.c_str());
   int last = 0;
+  std::int64_t line_number = 0;
   for (;;) {
     std::string line;
 #ifdef GANGLION_HAVE_LIBEDIT
@@ -137,6 +155,7 @@ int run_edit_prompt(const std::string& file, const PluginRegistry& registry) {
       if (terminal) std::printf("%s", prompt.c_str()), std::fflush(stdout);
       if (!std::getline(std::cin, line)) break;
     }
+    ++line_number;
     try {
       const auto words = split_edit_line(line);
       if (words.empty() || words[0].rfind("#", 0) == 0) continue;
@@ -167,6 +186,14 @@ int run_edit_prompt(const std::string& file, const PluginRegistry& registry) {
     } catch (const UserError& e) {
       print_errors(e);
       last = 2;
+      // A script stops at its first refused line, so the lines after it never run against a graph
+      // it did not expect; at a terminal the person reads the message and goes on.
+      if (!terminal) {
+        std::fprintf(
+            stderr, "ganglion edit: stopped at line %lld of the script (%s); the edits before it are saved\n",
+            static_cast<long long>(line_number), line.c_str());
+        break;
+      }
     }
   }
 #ifdef GANGLION_HAVE_LIBEDIT

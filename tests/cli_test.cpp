@@ -135,7 +135,8 @@ TEST_CASE("Cli.NodeFailureNamesTheNode") {
                                 "1", "--plugin-path", std::string(GANGLION_TEST_PLUGIN_DIR) + "/test-nodes"});
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(
-      r.err.find("node \"boom\" (test/throws) failed: deliberate failure at step 1") != std::string::npos,
+      r.err.find(graph + ": /nodes/boom: node \"boom\" (test/throws) failed: deliberate failure at step 1") !=
+          std::string::npos,
       r.err);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "ganglion/engine/graph_edit.h"
 #include "test_support.h"
@@ -85,6 +86,11 @@ TEST_CASE("Edit.UnfinishedGraphsSayWhatIsLeft") {
   // Not runnable yet: validate says so, with exit code 2.
   CHECK(test::run_cli({"validate", file}).exit_code == 2);
   CHECK(edit(file, {"create"}).exit_code == 2);  // exists: needs --force
+  // $schema resolves from the new file's folder, wherever it is, to the built-in plugins' schema.
+  const auto doc = nlohmann::json::parse(test::read_file(file));
+  const std::string schema = doc.at("$schema").get<std::string>();
+  CHECK(schema.find("graphs/ganglion.schema.json") != std::string::npos);
+  CHECK(std::filesystem::exists(std::filesystem::path(file).parent_path() / schema));
 }
 
 TEST_CASE("Edit.EditsThatBreakTheGraphAreRefusedAndTheFileIsUnchanged") {
@@ -170,23 +176,32 @@ TEST_CASE("Edit.ThePromptAppliesVerbsLineByLine") {
   REQUIRE(test::mnist_available());
   const std::string dir = test::temp_dir("prompt");
   const std::string file = dir + "/g.json";
-  const std::string script = test::write_temp(
-      "prompt.txt",
-      "create\n# a comment\nadd-module G nets/dcgan-generator\nadd-node fake G\nconnect zz fake.z\n"
-      "rename G 'Gen'\nvalidate\nset Gen z_dim=64\nquit\nadd-module never nets/dcgan-generator\n");
-  const std::string command = std::string("'") + GANGLION_CLI + "' edit '" + file + "' < '" + script +
-                              "' > '" + dir + "/out' 2> '" + dir + "/err'";
-  const int status = std::system(command.c_str());
-  CHECK(WEXITSTATUS(status) == 0);  // the last command before quit succeeded
-  const std::string out = test::read_file(dir + "/out"), err = test::read_file(dir + "/err");
+  const auto run_script = [&](const std::string& name, const std::string& lines) {
+    const std::string script = test::write_temp(name, lines);
+    const std::string command = std::string("'") + GANGLION_CLI + "' edit '" + file + "' < '" + script +
+                                "' > '" + dir + "/out' 2> '" + dir + "/err'";
+    return WEXITSTATUS(std::system(command.c_str()));
+  };
+  CHECK(run_script("prompt.txt",
+                   "create\n# a comment\nadd-module G nets/dcgan-generator\nadd-node fake G\n"
+                   "rename G 'Gen'\nset Gen z_dim=64\nquit\nadd-module never nets/dcgan-generator\n") == 0);
+  std::string out = test::read_file(dir + "/out");
   CHECK(out.find("created " + file) != std::string::npos);
   CHECK(out.find("renamed module G to Gen") != std::string::npos);
-  CHECK(err.find("edit: no node \"zz\"") != std::string::npos);          // refused, and the prompt went on
-  CHECK(err.find("missing required input \"z\"") != std::string::npos);  // validate: not runnable yet
-  const auto g = nlohmann::json::parse(test::read_file(file));
+  auto g = nlohmann::json::parse(test::read_file(file));
   CHECK(g["nodes"]["fake"]["apply"] == "Gen");
   CHECK(g["modules"]["Gen"]["params"]["z_dim"] == 64);
   CHECK_FALSE(g["modules"].contains("never"));  // after quit
+
+  // A refused line stops the script there, names it and exits 2: the lines after it never run
+  // against a graph they did not expect.
+  CHECK(run_script("refused.txt", "set Gen width=32\nconnect zz fake.z\nset Gen z_dim=32\n") == 2);
+  const std::string err = test::read_file(dir + "/err");
+  CHECK_MESSAGE(err.find("edit: no node \"zz\"") != std::string::npos, err);
+  CHECK_MESSAGE(err.find("stopped at line 2 of the script (connect zz fake.z)") != std::string::npos, err);
+  g = nlohmann::json::parse(test::read_file(file));
+  CHECK(g["modules"]["Gen"]["params"]["width"] == 32);  // before the refused line: saved
+  CHECK(g["modules"]["Gen"]["params"]["z_dim"] == 64);  // after it: not run
 }
 
 TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
@@ -213,4 +228,24 @@ TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   CHECK(edit_completions(doc, registry, {"rename"}, "d_") == V{"d_real", "d_fake", "d_loss"});
   CHECK(split_edit_line("set z 'name=a b' \"x y\"") == V{"set", "z", "name=a b", "x y"});
   CHECK_THROWS_WITH(split_edit_line("set 'z"), doctest::Contains("a quote is not closed"));
+}
+
+TEST_CASE("Edit.SetApplyRepointsAModuleNode") {
+  REQUIRE(test::mnist_available());
+  const std::string file = build_dcgan_with_verbs("repoint");
+  // d_fake scores with D; pointed at G it would take an image where G takes z: refused, unchanged.
+  const std::string before = test::read_file(file);
+  auto r = edit(file, {"set", "d_fake", "apply=G"});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(
+      r.err.find("/nodes/d_fake/in/image: nets/dcgan-generator has no input \"image\"") != std::string::npos,
+      r.err);
+  CHECK(test::read_file(file) == before);
+  // A second discriminator the node can be re-pointed at.
+  REQUIRE(edit(file, {"add-module", "D2", "nets/dcgan-discriminator"}).exit_code == 0);
+  r = edit(file, {"set", "d_real", "apply=D2"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(nlohmann::json::parse(test::read_file(file))["nodes"]["d_real"]["apply"] == "D2");
+  // Valid, but no phase trains D2 yet: the edit says so.
+  CHECK_MESSAGE(r.err.find("warning: no phase updates module \"D2\"") != std::string::npos, r.err);
 }

@@ -32,6 +32,10 @@ TEST_CASE("GraphViews.DotShowsEachPhaseWithItsFrozenModules") {
   const std::string dot = graph_to_dot(graph, make_plan(graph));
   CHECK(dot.find("subgraph \"cluster_phase_D\"") != std::string::npos);
   CHECK(dot.find("subgraph \"cluster_phase_G\"") != std::string::npos);
+  // Numbered in file order, and written last phase first: dot stacks clusters bottom up, so phase D
+  // is drawn on top.
+  CHECK(dot.find("label=\"1. phase D: minimise d_loss, update D\"") != std::string::npos);
+  CHECK(dot.find("subgraph \"cluster_phase_G\"") < dot.find("subgraph \"cluster_phase_D\""));
   // In phase D, G is frozen (dashed, blue) and D updated; in phase G the other way round.
   CHECK(dot.find("subgraph \"cluster_D_module_G\" {\n      label=\"G (frozen)\";\n      "
                  "style=\"filled,rounded,dashed\"") != std::string::npos);

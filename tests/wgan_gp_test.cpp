@@ -45,8 +45,11 @@ TEST_CASE("WganGp.PenaltyValueAndItsSecondDerivative") {
   CHECK(x.grad()[0][0].item<double>() == doctest::Approx(10.0 * 2.0 * (n - 1.0) * (4.0 / n) / 4.0));
 
   auto plain = torch::ones({4, 3});
-  CHECK_THROWS_WITH(gp->forward({{"score", plain.sum(1)}, {"input", plain}}, ctx),
-                    doctest::Contains("input does not require grad"));
+  CHECK_THROWS_WITH(
+      gp->forward({{"score", plain.sum(1)}, {"input", plain}}, ctx),
+      doctest::Contains(
+          "input does not record gradients: feed it from noise/interpolate (WGAN-GP's interpolates) "
+          "or data/leaf (R1 on the real batch), which make leaves that do"));
 }
 
 TEST_CASE("WganGp.InterpolatesLieBetweenRealAndFake") {

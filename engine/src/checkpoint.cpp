@@ -60,12 +60,13 @@ std::optional<NamedCheckpoint> named_checkpoint(const std::string& path) {
 }
 
 std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
-                             std::int64_t keep) {
+                             std::int64_t keep, const std::string& run_state) {
   const fs::path dir = fs::path(run_dir) / "checkpoints";
   fs::create_directories(dir);
   torch::serialize::OutputArchive archive;
   executor.save(archive);
   nlohmann::json meta{{"step", step}, {"nodes", executor.node_states()}, {"format", 1}};
+  if (!run_state.empty()) meta["run"] = nlohmann::json::parse(run_state);
   archive.write("meta", c10::IValue(meta.dump()));
   const fs::path final_path = dir / step_name(step);
   write_atomically(final_path.string(), [&](const std::string& tmp) { archive.save_to(tmp); });
@@ -74,7 +75,7 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step, cons
   return final_path.string();
 }
 
-std::int64_t read_checkpoint(const std::string& path, Executor& executor) {
+std::int64_t read_checkpoint(const std::string& path, Executor& executor, std::string* run_state) {
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
   try {
@@ -92,6 +93,7 @@ std::int64_t read_checkpoint(const std::string& path, Executor& executor) {
     throw UserError(path, "", "not a Ganglion checkpoint of format 1");
   executor.load(archive, path);
   executor.restore_node_states(meta.value("nodes", std::map<std::string, std::string>{}));
+  if (run_state) *run_state = meta.contains("run") ? meta["run"].dump() : std::string();
   return meta["step"].get<std::int64_t>();
 }
 

@@ -56,7 +56,8 @@ nlohmann::json evaluate_metrics(Executor& executor, const Graph& graph, const st
       const torch::Tensor& value = out.at(spec.name);
       if (value.numel() != 1)
         throw NodeFailure("node \"" + node.name + "\" output \"" + spec.name + "\" holds " +
-                          std::to_string(value.numel()) + " values; a metric gives one number per output");
+                              std::to_string(value.numel()) + " values; a metric gives one number per output",
+                          node.pointer);
       figures[spec.name] = value.item<double>();
     }
   }

@@ -7,6 +7,7 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "ganglion/engine/checkpoint.h"
@@ -81,10 +82,14 @@ namespace {
 void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device);
 }  // namespace
 
-Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
-    : graph_(graph), plan_(plan), device_(device) {
+Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, Placement placement)
+    : placement_(placement), graph_(graph), plan_(plan), device_(device) {
   last_step_ = graph.steps;
-  context_ = std::make_unique<Context>(device, graph.seed);
+  // Noise must differ between ranks (each draws its own share of the batch); rank 0 keeps the
+  // single-process stream, so one process trains exactly as before.
+  const std::uint64_t engine_seed =
+      placement.rank == 0 ? graph.seed : node_seed(graph.seed, "rank/" + std::to_string(placement.rank));
+  context_ = std::make_unique<Context>(device, engine_seed);
   torch::manual_seed(graph.seed);  // for anything a plugin draws from torch's default generator
   Diagnostics diags(graph.file);
   for (const auto& m : graph.modules) {
@@ -150,11 +155,12 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device)
   }
   if (diags.empty()) {
     std::vector<std::shared_ptr<torch::nn::Module>> plain(modules_.begin(), modules_.end());
-    for (const auto& phase : graph.phases) {
+    for (const auto& entry : graph.optimizers) {
       try {
-        optimizers_.push_back(make_optimizer(phase.update, plain));
+        optimizers_.push_back(make_optimizer(entry, plain));
       } catch (const std::exception& e) {
-        diags.error(phase.pointer + "/optimizer", message_of(e));
+        diags.error(entry.pointer, message_of(e));
+        optimizers_.push_back(nullptr);
       }
     }
   }
@@ -166,7 +172,10 @@ Executor::~Executor() = default;
 NodeSetup Executor::setup_for(const std::string& name, const Params& params) const {
   NodeSetup s;
   s.params = params;
+  // The same on every rank: a data set's shuffle must agree across the ranks that shard it.
   s.seed = node_seed(graph_.seed, name);
+  s.rank = placement_.rank;
+  s.world_size = placement_.world_size;
   s.name = name;
   return s;
 }
@@ -197,14 +206,17 @@ void Executor::check_outputs(int node, const TensorMap& out) {
   for (const auto& spec : n.contract().outputs()) {
     auto it = out.find(spec.name);
     if (it == out.end() || !it->second.defined())
-      throw NodeFailure(describe(n) + " did not produce its output \"" + spec.name + "\" (a plugin bug)");
+      throw NodeFailure(describe(n) + " did not produce its output \"" + spec.name + "\" (a plugin bug)",
+                        n.pointer);
     const auto& t = it->second;
     if (!dtype_matches(spec.dtype, t))
       throw NodeFailure(describe(n) + " output \"" + spec.name + "\" is " + std::string(t.dtype().name()) +
-                        " but its contract says " + to_string(spec.dtype));
+                            " but its contract says " + to_string(spec.dtype),
+                        n.pointer);
     if (spec.rank() >= 0 && t.dim() != spec.rank())
       throw NodeFailure(describe(n) + " output \"" + spec.name + "\" has " + std::to_string(t.dim()) +
-                        " dimensions but its contract says \"" + spec.shape + "\"");
+                            " dimensions but its contract says \"" + spec.shape + "\"",
+                        n.pointer);
   }
 }
 
@@ -216,7 +228,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   try {
     switch (n.kind()) {
       case NodeKind::Module: {
-        auto& net = sampling && ema_[n.module] ? ema_[n.module] : modules_[n.module];
+        auto& net = sampling ? sampling_module(n.module) : modules_[n.module];
         v.outputs = net->forward(in);
         break;
       }
@@ -256,7 +268,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   } catch (const NodeFailure&) {
     throw;
   } catch (const std::exception& e) {
-    throw NodeFailure(describe(n) + " failed: " + message_of(e));
+    throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
   // and a plugin that drops an output later must still be named.
@@ -289,10 +301,12 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
   torch::Tensor loss = cache.at(spec.minimize.node).outputs.at(spec.minimize.port);
   if (loss.numel() != 1)
     throw NodeFailure("phase \"" + spec.name + "\" minimises \"" + graph_.port_name(spec.minimize) +
-                      "\", which holds " + std::to_string(loss.numel()) + " values, not one");
+                          "\", which holds " + std::to_string(loss.numel()) + " values, not one",
+                      spec.pointer + "/minimize");
   if (!loss.is_floating_point())
     throw NodeFailure("phase \"" + spec.name + "\" minimises \"" + graph_.port_name(spec.minimize) +
-                      "\", which is not a floating-point value");
+                          "\", which is not a floating-point value",
+                      spec.pointer + "/minimize");
   try {
     std::vector<torch::Tensor> params;
     for (int m : pp.updated)
@@ -307,12 +321,16 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
         torch::autograd::backward({loss.reshape({})}, {}, pp.retain_graph, false, params);
       }
       RECORD_FUNCTION("ganglion::optimizer_step", std::vector<c10::IValue>());
-      auto& groups = optimizers_[pp.phase]->param_groups();
-      for (size_t i = 0; i < spec.update.size() && i < groups.size(); ++i) {
-        const OptimizerSpec& o = spec.update[i].optimizer;
-        if (o.schedule != "constant") groups[i].options().set_lr(o.lr * o.lr_factor(step, last_step_));
-      }
-      optimizers_[pp.phase]->step();
+      const OptimizerEntry& entry = graph_.optimizers[spec.optimizer];
+      // A shared optimiser steps only this phase's modules: the others' gradients (from another
+      // phase's backward) are set to none, and the optimiser skips parameters without one.
+      for (const auto& g : entry.groups)
+        if (!spec.updates(g.module))
+          for (auto& p : trainable_[g.module]) p.mutable_grad() = torch::Tensor();
+      if (gradient_hook_) gradient_hook_(spec, params);
+      torch::optim::Optimizer& optimizer = *optimizers_[spec.optimizer];
+      apply_lr_schedules(optimizer, entry, step, last_step_);
+      optimizer.step();
     }
     for (int m : pp.updated) {
       ++module_version_[m];
@@ -320,8 +338,9 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
     }
     record.loss_values[spec.name] = loss.detach().reshape({});
   } catch (const std::exception& e) {
-    throw NodeFailure("phase \"" + spec.name +
-                      "\" failed in its backward pass or optimizer step: " + message_of(e));
+    throw NodeFailure(
+        "phase \"" + spec.name + "\" failed in its backward pass or optimizer step: " + message_of(e),
+        spec.pointer);
   }
   // Free what no later phase of this iteration reuses; per-iteration samples stay for the
   // iteration, so that every phase sees the same draw.
@@ -337,19 +356,57 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
   }
 }
 
-void Executor::update_ema(int m, std::int64_t step) {
-  const EmaSpec& spec = graph_.modules[m].ema;
-  double beta = spec.beta;
+double EmaSpec::beta_at(std::int64_t step, std::int64_t images, std::int64_t seen) const {
+  if (half_life_images > 0) {
+    double half_life = half_life_images;
+    if (rampup_ratio > 0) half_life = std::min(half_life, double(seen) * rampup_ratio);
+    return std::pow(0.5, double(images) / std::max(half_life, 1e-8));
+  }
   // Early averages would be dominated by the random initial weights: until about `rampup` steps
   // the effective beta stays below one half.
-  if (spec.rampup > 0) beta = std::min(beta, (1.0 + step) / (1.0 + step + spec.rampup));
+  if (rampup > 0) return std::min(beta, (1.0 + step) / (1.0 + step + rampup));
+  return beta;
+}
+
+const Executor::EmaPairs& Executor::ema_pairs(int m) {
+  auto& pairs = ema_pairs_[m];
+  // Paired by name, not by position, and again whenever the module's parameters change (a module
+  // that grows): a shadow tensor always averages the parameter of the same name.
+  const auto names = modules_[m]->named_parameters();
+  if (pairs.count == names.size() && !pairs.parameters.empty()) return pairs;
+  pairs = {};
+  auto shadow = ema_[m]->named_parameters();
+  for (const auto& p : names) {
+    const torch::Tensor* dst = shadow.find(p.key());
+    if (!dst)
+      throw NodeFailure("the EMA shadow of module " + graph_.modules[m].name + " has no parameter " +
+                            p.key() + " (a module that grows must grow its shadow too)",
+                        graph_.modules[m].pointer + "/ema");
+    pairs.parameters.emplace_back(*dst, p.value());
+  }
+  auto shadow_buffers = ema_[m]->named_buffers();
+  for (const auto& b : modules_[m]->named_buffers())
+    if (const torch::Tensor* dst = shadow_buffers.find(b.key())) pairs.buffers.emplace_back(*dst, b.value());
+  pairs.count = names.size();
+  return pairs;
+}
+
+void Executor::update_ema(int m, std::int64_t step) {
+  const double beta = graph_.modules[m].ema.beta_at(step, record_samples_, images_seen_ + record_samples_);
   torch::NoGradGuard no_grad;
-  auto src = modules_[m]->parameters();
-  auto dst = ema_[m]->parameters();
-  for (size_t i = 0; i < src.size(); ++i) dst[i].lerp_(src[i].detach(), 1.0 - beta);
-  auto sb = modules_[m]->buffers();
-  auto db = ema_[m]->buffers();
-  for (size_t i = 0; i < sb.size(); ++i) db[i].copy_(sb[i]);
+  const EmaPairs& pairs = ema_pairs(m);
+  for (const auto& [dst, src] : pairs.parameters) dst.lerp_(src.detach(), 1.0 - beta);
+  for (const auto& [dst, src] : pairs.buffers) dst.copy_(src);
+}
+
+const std::vector<PhasePlan>& Executor::phases_due(std::int64_t step) {
+  std::vector<char> due = due_phases(graph_, step);
+  if (std::all_of(due.begin(), due.end(), [](char d) { return d != 0; })) return plan_.phases;
+  // Planned once per combination of due phases: what is reused depends on what ran before.
+  auto it = iteration_plans_.find(due);
+  if (it == iteration_plans_.end())
+    it = iteration_plans_.emplace(due, plan_iteration(graph_, plan_, due)).first;
+  return it->second;
 }
 
 IterationRecord Executor::run_iteration(std::int64_t step) {
@@ -358,14 +415,18 @@ IterationRecord Executor::run_iteration(std::int64_t step) {
   record_samples_ = 0;
   std::map<int, Value> cache;
   cache_ = &cache;
-  for (const auto& pp : plan_.phases) {
+  for (const auto& pp : phases_due(step)) {
     const PhaseSpec& spec = graph_.phases[pp.phase];
-    if (step < spec.from || (step - spec.from) % spec.every != 0) continue;
     for (std::int64_t r = 0; r < spec.repeat; ++r) run_phase(pp, step, record);
   }
   cache_ = nullptr;
   record.samples = record_samples_;
+  images_seen_ += record_samples_;
   return record;
+}
+
+std::shared_ptr<NetModule>& Executor::sampling_module(int m) {
+  return sample_with_ema_ && ema_[m] ? ema_[m] : modules_[m];
 }
 
 torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw({ref}, 0).front(); }
@@ -407,7 +468,7 @@ TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
     out = functions_[node]->forward(inputs, *context_);
   } catch (const std::exception& e) {
     context_->end_sampling();
-    throw NodeFailure(describe(n) + " failed: " + message_of(e));
+    throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
   context_->end_sampling();
   check_outputs(node, out);
@@ -420,7 +481,7 @@ std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& ref
   for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
     if (needed[*it])
       for (const auto& [port, r] : graph_.nodes[*it].inputs) needed[r.node] = 1;
-  for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->eval();
+  for (size_t m = 0; m < modules_.size(); ++m) sampling_module(static_cast<int>(m))->eval();
   context_->begin_sampling(draw);
   std::vector<torch::Tensor> out;
   try {
@@ -439,7 +500,7 @@ std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& ref
 
 void Executor::end_sampling() {
   context_->end_sampling();
-  for (size_t m = 0; m < modules_.size(); ++m) (ema_[m] ? ema_[m] : modules_[m])->train();
+  for (size_t m = 0; m < modules_.size(); ++m) sampling_module(static_cast<int>(m))->train();
 }
 
 void Executor::save(torch::serialize::OutputArchive& archive) const {
@@ -453,10 +514,10 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
       archive.write("ema/" + graph_.modules[m].name, e);
     }
   }
-  for (size_t p = 0; p < optimizers_.size(); ++p) {
+  for (size_t o = 0; o < optimizers_.size(); ++o) {
     torch::serialize::OutputArchive sub;
-    optimizers_[p]->save(sub);
-    archive.write("optimizer/" + graph_.phases[p].name, sub);
+    optimizers_[o]->save(sub);
+    archive.write(graph_.optimizers[o].checkpoint_key(), sub);
   }
   archive.write("rng/engine", context_->generator_.get_state());
   {
@@ -465,6 +526,7 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
     archive.write("rng/torch", cpu.get_state());
   }
   archive.write("versions", torch::tensor(module_version_, torch::kLong));
+  archive.write("images_seen", torch::tensor(images_seen_, torch::kLong));
 }
 
 namespace {
@@ -554,11 +616,12 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
         ema_[m]->load(e);
       }
     }
-    for (size_t p = 0; p < optimizers_.size(); ++p) {
-      what = "optimizer of phase " + graph_.phases[p].name;
+    for (size_t o = 0; o < optimizers_.size(); ++o) {
+      const OptimizerEntry& entry = graph_.optimizers[o];
+      what = entry.named ? "optimizer " + entry.name : "optimizer of phase " + entry.name;
       torch::serialize::InputArchive sub;
-      archive.read("optimizer/" + graph_.phases[p].name, sub);
-      optimizers_[p]->load(sub);
+      archive.read(entry.checkpoint_key(), sub);
+      optimizers_[o]->load(sub);
     }
     what = "random state";
     torch::Tensor state;
@@ -574,6 +637,9 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     archive.read("versions", versions);
     if (versions.numel() == static_cast<int64_t>(module_version_.size()))
       for (size_t m = 0; m < module_version_.size(); ++m) module_version_[m] = versions[m].item<int64_t>();
+    // Checkpoints from before images were counted resume from 0.
+    torch::Tensor seen;
+    images_seen_ = archive.try_read("images_seen", seen) ? seen.item<std::int64_t>() : 0;
   } catch (const UserError&) {
     throw;
   } catch (const std::exception& e) {

@@ -62,14 +62,18 @@ std::string graph_to_dot(const Graph& g, const Plan& plan) {
       << id(g.name + " (" + g.file + ")") << ", labelloc=t];\n"
       << "  node [shape=record, fontname=\"Helvetica\", fontsize=10];\n"
       << "  edge [fontname=\"Helvetica\", fontsize=9];\n";
-  for (const auto& pp : plan.phases) {
+  // dot stacks the clusters of a left-to-right graph bottom up, in the order they are written: the
+  // last phase is written first so that the first phase is drawn on top, read in file order.
+  for (auto it = plan.phases.rbegin(); it != plan.phases.rend(); ++it) {
+    const PhasePlan& pp = *it;
     const PhaseSpec& spec = g.phases[pp.phase];
     const std::string prefix = spec.name + "/";
     std::string updated;
     for (int m : pp.updated) updated += (updated.empty() ? "" : ", ") + g.modules[m].name;
     out << "  subgraph " << id("cluster_phase_" + spec.name) << " {\n"
         << "    label="
-        << id("phase " + spec.name + ": minimise " + g.port_name(spec.minimize) + ", update " + updated)
+        << id(std::to_string(pp.phase + 1) + ". phase " + spec.name + ": minimise " +
+              g.port_name(spec.minimize) + ", update " + updated)
         << ";\n    style=rounded; color=\"#555555\";\n";
     // Nodes, grouped by the module they apply.
     std::set<int> modules_here;

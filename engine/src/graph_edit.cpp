@@ -151,15 +151,30 @@ std::string renamed_ref(const std::string& ref, const std::string& old_name, con
 void apply_phase_settings(Json& phase, const std::vector<std::string>& words, size_t from, const Json& doc) {
   static const std::vector<std::string> optimizer_keys{"lr",    "betas", "momentum",
                                                        "alpha", "eps",   "weight_decay"};
-  static const std::vector<std::string> all_keys{"every",    "repeat", "from", "optimizer",
-                                                 "minimize", "update", "lr",   "betas",
-                                                 "momentum", "alpha",  "eps",  "weight_decay"};
+  static const std::vector<std::string> all_keys{"every",  "repeat", "from",        "optimizer", "minimize",
+                                                 "update", "lr",     "betas",       "momentum",  "alpha",
+                                                 "eps",    "lazy",   "weight_decay"};
   for (size_t i = from; i < words.size(); ++i) {
     auto [key, value] = assignment(words[i]);
-    if (key == "every" || key == "repeat" || key == "from" || key == "minimize") {
+    const bool shared = phase.contains("optimizer") && phase["optimizer"].is_string();
+    if (key == "every" || key == "repeat" || key == "from" || key == "minimize" || key == "lazy") {
       phase[key] = value;
     } else if (key == "optimizer") {
-      phase["optimizer"]["type"] = value;
+      // A type gives the phase an optimizer of its own; any other name, one of the graph's
+      // "optimizers" (the loader checks that it exists).
+      const bool type = value == "adam" || value == "sgd" || value == "rmsprop";
+      if (type && shared)
+        phase["optimizer"] = Json::object({{"type", value}});
+      else if (type)
+        phase["optimizer"]["type"] = value;
+      else
+        phase["optimizer"] = value;
+    } else if (shared &&
+               std::find(optimizer_keys.begin(), optimizer_keys.end(), key) != optimizer_keys.end()) {
+      fail("the phase steps the shared optimizer " + phase["optimizer"].dump() + ": its " + key +
+           " is set under /optimizers/" + phase["optimizer"].get<std::string>() +
+           " (no verb edits named optimizers yet: edit the file), or give the phase its own with "
+           "optimizer=adam");
     } else if (std::find(optimizer_keys.begin(), optimizer_keys.end(), key) != optimizer_keys.end()) {
       if (key == "betas" && value.is_string())
         value = Json::parse("[" + value.get<std::string>() + "]", nullptr, false);
@@ -272,9 +287,9 @@ void need(const std::vector<std::string>& words, size_t count, const char* usage
 
 }  // namespace
 
-GraphDocument new_graph_document(const std::string& name) {
+GraphDocument new_graph_document(const std::string& name, const std::string& schema) {
   Json doc = Json::object();
-  doc["$schema"] = "ganglion.schema.json";
+  if (!schema.empty()) doc["$schema"] = schema;
   doc["ganglion"] = 1;
   doc["name"] = name;
   doc["seed"] = 1;
@@ -375,6 +390,8 @@ EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
           section(entry, "in", Json::object())[key.substr(3)] = value;
         else if (key == "draw" && !module)
           entry["draw"] = value;
+        else if (key == "apply" && !module && entry.contains("apply"))
+          entry["apply"] = value;  // re-points the node at another module; validation checks the fit
         else if (key.rfind("ema.", 0) == 0 && module)
           section(entry, "ema", Json::object())[key.substr(4)] = value;
         else
@@ -522,12 +539,14 @@ std::string edit_verbs_help() {
          "  add-node NAME MODULE [in.PORT=REF...] a node applying a module\n"
          "  connect NODE[.PORT] NODE.INPUT        connect an output to an input\n"
          "  disconnect NODE.INPUT\n"
-         "  set NAME P=V... | unset NAME P...     params of a node or module (also in.PORT, draw, ema.beta)\n"
+         "  set NAME P=V... | unset NAME P...     params of a node or module (also in.PORT, draw, ema.beta,\n"
+         "                                        and apply=MODULE to re-point a module node)\n"
          "  rename OLD NEW                        a node or module; every reference follows\n"
          "  remove NAME [--force]                 refuses while something uses it; --force cuts those too\n"
          "  add-phase NAME MINIMIZE M[,M...] [S=V...]\n"
-         "                                        settings: every, repeat, from, optimizer, lr, betas,\n"
-         "                                        momentum, alpha, eps, weight_decay\n"
+         "                                        settings: every, repeat, from, lazy, optimizer (a type,\n"
+         "                                        or the name of one of the graph's optimizers), lr,\n"
+         "                                        betas, momentum, alpha, eps, weight_decay\n"
          "  set-phase NAME S=V... | remove-phase NAME\n"
          "  set-output samples|checkpoint|log S=V...\n"
          "                                        samples: from, every, writer, and the writer's params\n"
@@ -644,8 +663,8 @@ std::vector<std::string> edit_completions(const GraphDocument& document, const P
   } else if (verb == "add-phase" && at == 3) {
     candidates = modules;
   } else if ((verb == "add-phase" && at >= 4) || (verb == "set-phase" && at >= 2)) {
-    candidates = {"every=", "repeat=",   "from=",  "optimizer=", "lr=",
-                  "betas=", "momentum=", "alpha=", "eps=",       "weight_decay="};
+    candidates = {"every=", "repeat=",   "from=",  "lazy=", "optimizer=",   "lr=",
+                  "betas=", "momentum=", "alpha=", "eps=",  "weight_decay="};
     if (verb == "set-phase") candidates.insert(candidates.end(), {"minimize=", "update="});
   } else if (verb == "set-output" && at == 1) {
     candidates = {"samples", "checkpoint", "log"};

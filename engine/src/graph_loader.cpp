@@ -26,6 +26,12 @@ bool NodeEntry::is_metric() const {
   return type && kind() == NodeKind::Function && contract().type().rfind("metrics/", 0) == 0;
 }
 
+int OptimizerEntry::group_of(int m) const {
+  for (size_t i = 0; i < groups.size(); ++i)
+    if (groups[i].module == m) return static_cast<int>(i);
+  return -1;
+}
+
 bool PhaseSpec::updates(int m) const {
   for (const auto& u : update)
     if (u.module == m) return true;
@@ -190,6 +196,9 @@ class Loader {
   void declare_weights(const json& value, const std::string& pointer, ModuleEntry& m);
   bool resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out);
   void load_phases(const json& phases, Graph& g, bool refs_ok);
+  void load_named_optimizers(const json& optimizers, Graph& g);
+  void attach_optimizers(const json& phases, Graph& g);
+  void warn_about_training(Graph& g);
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
   void load_eval(const json& e, Graph& g);
@@ -442,10 +451,23 @@ void Loader::load_modules(const json& modules, Graph& g) {
       if (!e.is_object()) {
         diags_.error(ep, "expected an object such as {\"beta\": 0.999}, found " + type_name(e));
       } else {
-        check_keys(e, ep, {"beta", "rampup"});
+        check_keys(e, ep, {"beta", "rampup", "half_life_images", "rampup_ratio"});
         m.ema.enabled = true;
-        m.ema.beta = number_field(e, "beta", ep, 0.999, 0.0, 1.0);
-        m.ema.rampup = integer_field(e, "rampup", ep, 0, 0);
+        if (e.contains("half_life_images")) {
+          // StyleGAN2's form: a half-life in images, optionally ramped up with the images seen.
+          if (e.contains("beta") || e.contains("rampup"))
+            diags_.error(ep,
+                         "give either \"beta\" (and \"rampup\" in steps) or \"half_life_images\" (and "
+                         "\"rampup_ratio\"), not both");
+          m.ema.half_life_images = number_field(e, "half_life_images", ep, 10000.0, 1e-3, 1e15);
+          m.ema.rampup_ratio = number_field(e, "rampup_ratio", ep, 0.0, 0.0, 1e6);
+        } else {
+          if (e.contains("rampup_ratio"))
+            diags_.error(ep + "/rampup_ratio",
+                         "\"rampup_ratio\" ramps up a \"half_life_images\"; set that too");
+          m.ema.beta = number_field(e, "beta", ep, 0.999, 0.0, 1.0);
+          m.ema.rampup = integer_field(e, "rampup", ep, 0, 0);
+        }
       }
     }
     if (entry.contains("weights")) declare_weights(entry["weights"], pointer + "/weights", m);
@@ -566,6 +588,22 @@ bool Loader::resolve_ref(const json& value, const std::string& pointer, const Gr
   return true;
 }
 
+/// Why output `r` cannot feed input `spec` (dtype or rank), or "" when it can.
+std::string port_mismatch(const PortSpec& spec, const Graph& g, const PortRef& r) {
+  // A node whose type or module is itself in error has no contract to compare with.
+  if (!g.nodes[r.node].type) return {};
+  const PortSpec* from = g.nodes[r.node].contract().find_output(r.port);
+  if (!from) return {};
+  if (spec.dtype != DType::Any && from->dtype != DType::Any && spec.dtype != from->dtype)
+    return "input " + quote(spec.name) + " takes " + to_string(spec.dtype) + " but " + quote(g.port_name(r)) +
+           " gives " + to_string(from->dtype);
+  if (spec.rank() >= 0 && from->rank() >= 0 && spec.rank() != from->rank())
+    return "input " + quote(spec.name) + " takes shape " + quote(spec.shape) + " (rank " +
+           std::to_string(spec.rank()) + ") but " + quote(g.port_name(r)) + " gives " + quote(from->shape) +
+           " (rank " + std::to_string(from->rank()) + ")";
+  return {};
+}
+
 void Loader::resolve_inputs(const json& nodes, Graph& g) {
   for (auto& n : g.nodes) {
     if (!n.type) continue;
@@ -591,14 +629,9 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
       }
       PortRef r;
       if (!resolve_ref(ref, where, g, r)) continue;
-      const PortSpec* from = g.nodes[r.node].contract().find_output(r.port);
-      if (spec->dtype != DType::Any && from->dtype != DType::Any && spec->dtype != from->dtype)
-        diags_.error(where, "input " + quote(port) + " takes " + to_string(spec->dtype) + " but " +
-                                quote(g.port_name(r)) + " gives " + to_string(from->dtype));
-      else if (spec->rank() >= 0 && from->rank() >= 0 && spec->rank() != from->rank())
-        diags_.error(where, "input " + quote(port) + " takes shape " + quote(spec->shape) + " (rank " +
-                                std::to_string(spec->rank()) + ") but " + quote(g.port_name(r)) + " gives " +
-                                quote(from->shape) + " (rank " + std::to_string(from->rank()) + ")");
+      const std::string mismatch = port_mismatch(*spec, g, r);
+      if (!mismatch.empty())
+        diags_.error(where, mismatch);
       else
         n.inputs[port] = r;
     }
@@ -695,7 +728,8 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
                                 type_name(entry));
       continue;
     }
-    check_keys(entry, pointer, {"name", "minimize", "update", "optimizer", "every", "repeat", "from", "doc"});
+    check_keys(entry, pointer,
+               {"name", "minimize", "update", "optimizer", "every", "repeat", "from", "lazy", "doc"});
     PhaseSpec p;
     p.pointer = pointer;
     if (const std::string* name = string_field(entry, "name", pointer, true)) {
@@ -719,8 +753,18 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
         diags_.error(pointer + "/minimize",
                      quote(g.port_name(p.minimize)) + " holds integers: minimize a loss");
     }
+    if (entry.contains("lazy")) {
+      if (!entry["lazy"].is_boolean())
+        diags_.error(pointer + "/lazy", "expected true or false, found " + type_name(entry["lazy"]));
+      else
+        p.lazy = entry["lazy"].get<bool>();
+    }
+    // A string names one of the graph's "optimizers" (attach_optimizers resolves it); an object
+    // is the phase's own.
+    const bool shared = entry.contains("optimizer") && entry["optimizer"].is_string();
     OptimizerSpec base;
-    if (entry.contains("optimizer")) base = load_optimizer(entry["optimizer"], pointer + "/optimizer", base);
+    if (entry.contains("optimizer") && !shared)
+      base = load_optimizer(entry["optimizer"], pointer + "/optimizer", base);
     if (!entry.contains("update")) {
       diags_.error(pointer, "missing field \"update\" (the modules this phase trains)");
     } else if (!entry["update"].is_array() || entry["update"].empty()) {
@@ -738,6 +782,10 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
           name = u.get<std::string>();
         } else if (u.is_object() && u.contains("module") && u["module"].is_string()) {
           name = u["module"].get<std::string>();
+          if (shared && u.size() > 1)
+            diags_.error(where, "this phase steps the shared optimizer " + entry["optimizer"].dump() +
+                                    ", whose groups take their settings from /optimizers; per-module "
+                                    "settings belong to a phase's own optimizer object");
           ue.optimizer = load_optimizer(u, where, base);
           if (ue.optimizer.type != base.type)
             diags_.error(where + "/type", "a phase uses one optimizer type (" + base.type +
@@ -761,6 +809,131 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
     }
     g.phases.push_back(std::move(p));
   }
+}
+
+void Loader::load_named_optimizers(const json& optimizers, Graph& g) {
+  if (!optimizers.is_object()) {
+    diags_.error("/optimizers",
+                 "expected an object of named optimizers such as {\"D\": {\"type\": \"adam\", \"lr\": "
+                 "0.002}}, found " +
+                     type_name(optimizers));
+    return;
+  }
+  for (const auto& [name, entry] : optimizers.items()) {
+    const std::string pointer = "/optimizers" + json_pointer({name});
+    if (!valid_graph_name(name)) {
+      diags_.error(pointer, "an optimizer's name is letters, digits, _ and -, starting with a letter or _");
+      continue;
+    }
+    if (entry.is_object() && entry.contains("module")) {
+      diags_.error(pointer + "/module",
+                   "a named optimizer updates the modules of the phases that name it: list them in those "
+                   "phases' \"update\"");
+      continue;
+    }
+    OptimizerEntry o;
+    o.name = name;
+    o.named = true;
+    o.pointer = pointer;
+    o.spec = load_optimizer(entry, pointer, OptimizerSpec{});
+    g.optimizers.push_back(std::move(o));
+  }
+}
+
+void Loader::attach_optimizers(const json& phases, Graph& g) {
+  std::vector<std::string> names;
+  for (const auto& o : g.optimizers) names.push_back(o.name);
+  for (size_t i = 0; i < g.phases.size(); ++i) {
+    PhaseSpec& p = g.phases[i];
+    const json& entry = phases[i];
+    const json* chosen = entry.contains("optimizer") ? &entry["optimizer"] : nullptr;
+    if (chosen && chosen->is_string()) {
+      const std::string name = chosen->get<std::string>();
+      auto it = std::find(names.begin(), names.end(), name);
+      if (it == names.end()) {
+        diags_.error(p.pointer + "/optimizer",
+                     "no optimizer " + quote(name) + did_you_mean(name, names) +
+                         (names.empty() ? std::string("; the graph declares none under \"optimizers\"")
+                                        : "; declared: " + list_names(names)));
+        continue;
+      }
+      p.optimizer = static_cast<int>(it - names.begin());
+      OptimizerEntry& o = g.optimizers[p.optimizer];
+      for (auto& u : p.update) {
+        u.optimizer = o.spec;
+        if (o.group_of(u.module) < 0) o.groups.push_back(u);
+      }
+      o.phases.push_back(static_cast<int>(i));
+    } else {
+      OptimizerEntry o;
+      o.name = p.name;
+      o.pointer = p.pointer + "/optimizer";
+      // As before named optimizers: the first module's settings are the optimizer's defaults.
+      o.spec = p.update.empty() ? OptimizerSpec{} : p.update.front().optimizer;
+      o.groups = p.update;
+      o.phases.push_back(static_cast<int>(i));
+      p.optimizer = static_cast<int>(g.optimizers.size());
+      g.optimizers.push_back(std::move(o));
+    }
+    if (p.lazy) {
+      OptimizerEntry& o = g.optimizers[p.optimizer];
+      if (p.every < 2)
+        diags_.error(p.pointer + "/lazy",
+                     "a lazy phase runs every N iterations (N >= 2) and adjusts its optimizer by N/(N+1): "
+                     "set \"every\"");
+      else if (o.lazy_interval != 0 && o.lazy_interval != p.every)
+        diags_.error(p.pointer + "/lazy", "optimizer " + quote(o.name) +
+                                              " is already adjusted for a lazy phase every " +
+                                              std::to_string(o.lazy_interval) +
+                                              " iterations; one optimizer takes one lazy interval");
+      else
+        o.lazy_interval = p.every;
+    }
+  }
+  for (const auto& o : g.optimizers)
+    if (o.named && o.phases.empty())
+      diags_.error(o.pointer, "no phase uses optimizer " + quote(o.name) +
+                                  ": name it in a phase (\"optimizer\": " + json(o.name).dump() +
+                                  ") or remove it");
+}
+
+/// Every module a phase's loss depends on (applied upstream of it).
+std::set<int> modules_upstream(const Graph& g, int node) {
+  std::set<int> out;
+  for (size_t m = 0; m < g.modules.size(); ++m)
+    if (influences(g, static_cast<int>(m), node)) out.insert(static_cast<int>(m));
+  return out;
+}
+
+void Loader::warn_about_training(Graph& g) {
+  // A module that nothing trains or loads keeps its random initial weights.
+  for (size_t m = 0; m < g.modules.size(); ++m) {
+    const bool updated = std::any_of(g.phases.begin(), g.phases.end(),
+                                     [&](const PhaseSpec& p) { return p.updates(static_cast<int>(m)); });
+    if (!updated && g.modules[m].weights.from.empty())
+      g.warnings.push_back({file_, g.modules[m].pointer,
+                            "warning: no phase updates module " + quote(g.modules[m].name) +
+                                " and no \"weights\" load it, so it keeps its random initial weights"});
+  }
+  // Adversarial pair: phase Q trains B against A, which its loss reads while frozen. A phase that
+  // updates both A and B lets B's own update undo what Q trained (a G phase that also updates D).
+  for (size_t p = 0; p < g.phases.size(); ++p)
+    for (size_t q = 0; q < g.phases.size(); ++q) {
+      if (p == q || g.phases[q].minimize.node < 0) continue;
+      const std::set<int> read_by_q = modules_upstream(g, g.phases[q].minimize.node);
+      for (const auto& b : g.phases[p].update) {
+        if (!g.phases[q].updates(b.module)) continue;
+        for (const auto& a : g.phases[p].update)
+          if (a.module != b.module && !g.phases[q].updates(a.module) && read_by_q.count(a.module))
+            g.warnings.push_back(
+                {file_, g.phases[p].pointer + "/update",
+                 "warning: phase " + quote(g.phases[p].name) + " updates both " +
+                     quote(g.modules[a.module].name) + " and " + quote(g.modules[b.module].name) +
+                     ", but phase " + quote(g.phases[q].name) + " trains " + quote(g.modules[b.module].name) +
+                     " against a frozen " + quote(g.modules[a.module].name) + ": is " +
+                     quote(g.modules[b.module].name) + " meant to be in this phase's \"update\"?"});
+      }
+    }
 }
 
 bool scalar_outputs(const Contract& c) {
@@ -842,7 +1015,18 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
       std::string writer = "io/png-grid";
       if (const std::string* w = string_field(s, "writer", p, false)) writer = *w;
       spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
-      if (spec.writer) spec.writer_params = check_params(spec.writer->type.contract, s, p);
+      if (spec.writer) {
+        spec.writer_params = check_params(spec.writer->type.contract, s, p);
+        // A writer is checked against its contract as a node's input is.
+        const auto& inputs = spec.writer->type.contract.inputs();
+        if (inputs.empty())
+          diags_.error(p + "/writer",
+                       writer + " declares no input port, so it cannot be given \"from\" (a plugin bug)");
+        else if (spec.from.node >= 0) {
+          const std::string mismatch = port_mismatch(inputs.front(), g, spec.from);
+          if (!mismatch.empty()) diags_.error(p + "/from", "the samples writer " + writer + "'s " + mismatch);
+        }
+      }
     }
   }
   if (outputs.contains("checkpoint")) {
@@ -877,8 +1061,8 @@ Graph Loader::build(json document) {
     diags_.throw_if_any();
   }
   check_keys(document, "",
-             {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "phases",
-              "outputs", "include"});
+             {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "optimizers",
+              "phases", "outputs", "include"});
   // load_graph merges and removes "include"; whoever builds a graph from its document alone
   // (ganglion edit) would check it without its fragments, so it refuses instead.
   if (document.contains("include"))
@@ -914,10 +1098,16 @@ Graph Loader::build(json document) {
       for (const auto& d : e.diagnostics()) diags_.error(d.pointer, d.message);
     }
   }
+  if (document.contains("optimizers")) load_named_optimizers(document["optimizers"], g);
   if (!document.contains("phases"))
     unfinished("", "missing field \"phases\"");
   else
     load_phases(document["phases"], g, document.contains("nodes") && document["nodes"].is_object());
+  if (diags_.empty() && document.contains("phases") && document["phases"].is_array()) {
+    attach_optimizers(document["phases"], g);
+    // A graph still without phases is being built: nothing trains anything yet.
+    if (diags_.empty() && !g.phases.empty()) warn_about_training(g);
+  }
   if (document.contains("outputs")) load_outputs(document["outputs"], g);
   diags_.throw_if_any();
   g.document = std::move(document);

@@ -178,6 +178,14 @@ json graph_schema(const PluginRegistry& registry) {
   module["properties"]["ema"] = {{"type", "object"}, {"additionalProperties", false}};
   module["properties"]["ema"]["properties"]["beta"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
   module["properties"]["ema"]["properties"]["rampup"] = {{"type", "integer"}, {"minimum", 0}};
+  module["properties"]["ema"]["properties"]["half_life_images"] = {
+      {"type", "number"},
+      {"exclusiveMinimum", 0},
+      {"description", "StyleGAN2's half-life in images, instead of beta"}};
+  module["properties"]["ema"]["properties"]["rampup_ratio"] = {
+      {"type", "number"},
+      {"minimum", 0},
+      {"description", "the half-life is at most this times the images seen"}};
   const json weights_object = {
       {"type", "object"},
       {"additionalProperties", false},
@@ -221,7 +229,14 @@ json graph_schema(const PluginRegistry& registry) {
       {"minItems", 1},
       {"items",
        {{"oneOf", json::array({json{{"type", "string"}, {"pattern", kNamePattern}}, update_entry})}}}};
-  phase["properties"]["optimizer"] = {{"$ref", "#/definitions/optimizer"}};
+  phase["properties"]["optimizer"] = {
+      {"description", "the phase's own optimizer, or the name of one of the graph's \"optimizers\""},
+      {"oneOf", json::array({json{{"$ref", "#/definitions/optimizer"}},
+                             json{{"type", "string"}, {"pattern", kNamePattern}}})}};
+  phase["properties"]["lazy"] = {{"type", "boolean"},
+                                 {"description",
+                                  "a regularisation phase run every N iterations: its optimizer's lr times "
+                                  "N/(N+1), betas to that power"}};
   phase["properties"]["every"] = positive_integer("runs every N iterations");
   phase["properties"]["repeat"] = positive_integer("runs N times in a row");
   phase["properties"]["from"] = positive_integer("first iteration it runs at");
@@ -278,6 +293,10 @@ json graph_schema(const PluginRegistry& registry) {
   props["nodes"] = {{"type", "object"},
                     {"propertyNames", {{"pattern", kNamePattern}}},
                     {"additionalProperties", {{"$ref", "#/definitions/node"}}}};
+  props["optimizers"] = {{"type", "object"},
+                         {"description", "named optimizers that phases share (\"optimizer\": NAME)"},
+                         {"propertyNames", {{"pattern", kNamePattern}}},
+                         {"additionalProperties", {{"$ref", "#/definitions/optimizer"}}}};
   props["phases"] = {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/definitions/phase"}}}};
   props["outputs"] = {{"$ref", "#/definitions/outputs"}};
   props["include"] = {{"type", "array"},

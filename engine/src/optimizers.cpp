@@ -13,6 +13,20 @@ namespace ganglion {
 
 namespace {
 
+/// `spec` adjusted for an optimiser that a lazy phase also steps, every N iterations: StyleGAN2-ADA
+/// scales lr by N/(N+1) and raises Adam's betas to that power, so that the moments decay per
+/// image as they would without the extra steps.
+OptimizerSpec lazy_adjusted(OptimizerSpec spec, const OptimizerEntry& entry) {
+  if (entry.lazy_interval == 0) return spec;
+  const double r = entry.lazy_ratio();
+  spec.lr *= r;
+  if (spec.type == "adam") {
+    spec.beta1 = std::pow(spec.beta1, r);
+    spec.beta2 = std::pow(spec.beta2, r);
+  }
+  return spec;
+}
+
 std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSpec& o) {
   if (o.type == "adam")
     return std::make_unique<torch::optim::AdamOptions>(
@@ -32,24 +46,34 @@ std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSpec&
 }  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::vector<UpdateEntry>& update, const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
+    const OptimizerEntry& entry, const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  for (const auto& u : update)
-    groups.emplace_back(modules.at(u.module)->parameters(), options_for(u.optimizer));
-  // All modules of a phase share the phase's optimiser type (the loader allows per-module
-  // settings, not per-module types); the first entry decides it.
-  const std::string& type = update.front().optimizer.type;
-  for (const auto& u : update)
+  for (const auto& u : entry.groups)
+    groups.emplace_back(modules.at(u.module)->parameters(), options_for(lazy_adjusted(u.optimizer, entry)));
+  // All groups share the optimiser's type (the loader allows per-module settings, not per-module
+  // types).
+  const std::string& type = entry.spec.type;
+  for (const auto& u : entry.groups)
     if (u.optimizer.type != type)
-      throw std::invalid_argument("one phase uses one optimizer type, but it lists " + type + " and " +
+      throw std::invalid_argument("one optimizer has one type, but its groups list " + type + " and " +
                                   u.optimizer.type);
-  auto defaults = options_for(update.front().optimizer);
+  auto defaults = options_for(lazy_adjusted(entry.spec, entry));
   if (type == "adam")
     return std::make_unique<FusedAdam>(groups, static_cast<torch::optim::AdamOptions&>(*defaults));
   if (type == "sgd")
     return std::make_unique<torch::optim::SGD>(groups, static_cast<torch::optim::SGDOptions&>(*defaults));
   return std::make_unique<torch::optim::RMSprop>(groups,
                                                  static_cast<torch::optim::RMSpropOptions&>(*defaults));
+}
+
+void apply_lr_schedules(torch::optim::Optimizer& optimizer, const OptimizerEntry& entry, std::int64_t step,
+                        std::int64_t last_step) {
+  auto& groups = optimizer.param_groups();
+  for (size_t i = 0; i < entry.groups.size() && i < groups.size(); ++i) {
+    const OptimizerSpec& o = entry.groups[i].optimizer;
+    if (o.schedule != "constant")
+      groups[i].options().set_lr(o.lr * entry.lazy_ratio() * o.lr_factor(step, last_step));
+  }
 }
 
 double OptimizerSpec::lr_factor(std::int64_t step, std::int64_t last_step) const {

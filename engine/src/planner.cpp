@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
+#include <ostream>
 #include <set>
 #include <sstream>
 
@@ -22,6 +24,12 @@ struct SimValue {
 
 }  // namespace
 
+std::vector<char> due_phases(const Graph& g, std::int64_t step) {
+  std::vector<char> due(g.phases.size());
+  for (size_t p = 0; p < g.phases.size(); ++p) due[p] = g.phases[p].due(step);
+  return due;
+}
+
 Plan make_plan(const Graph& g) {
   Plan plan;
   plan.order = topological_order(g);
@@ -35,17 +43,27 @@ Plan make_plan(const Graph& g) {
       deps.insert(plan.module_deps[ref.node].begin(), plan.module_deps[ref.node].end());
     plan.module_deps[v].assign(deps.begin(), deps.end());
   }
+  plan.phases = plan_iteration(g, plan, std::vector<char>(g.phases.size(), 1));
+  return plan;
+}
+
+std::vector<PhasePlan> plan_iteration(const Graph& g, const Plan& plan, const std::vector<char>& due) {
+  const size_t n = g.nodes.size();
+  std::vector<PhasePlan> phases;
   // Per-phase sources upstream of each node: such a value never outlives its phase run.
   std::vector<char> per_phase(n, 0);
   for (int v : plan.order) {
     per_phase[v] = g.nodes[v].kind() == NodeKind::Source && g.nodes[v].draw == DrawPolicy::PerPhase;
     for (const auto& [port, ref] : g.nodes[v].inputs) per_phase[v] |= per_phase[ref.node];
   }
+  // Where each phase's plan sits in `phases` (-1: not due).
+  std::vector<int> slot(g.phases.size(), -1);
 
-  // Simulate one iteration in which every phase runs once, in file order.
+  // Simulate one iteration in which each due phase runs once, in file order.
   std::map<int, int> version;
   std::map<int, SimValue> cache;
   for (size_t p = 0; p < g.phases.size(); ++p) {
+    if (!due[p]) continue;
     const PhaseSpec& spec = g.phases[p];
     PhasePlan pp;
     pp.phase = static_cast<int>(p);
@@ -97,16 +115,17 @@ Plan make_plan(const Graph& g) {
       pp.nodes.push_back(step);
     }
     for (int m : pp.updated) ++version[m];
-    plan.phases.push_back(std::move(pp));
+    slot[p] = static_cast<int>(phases.size());
+    phases.push_back(std::move(pp));
   }
 
   // Second pass: a value reused by a later phase must have been computed with gradients for the
   // modules that later phase updates, and kept (with its graph) until then.
-  for (auto& pp : plan.phases) pp.tracked = pp.updated;
-  for (const auto& later : plan.phases)
+  for (auto& pp : phases) pp.tracked = pp.updated;
+  for (const auto& later : phases)
     for (const auto& step : later.nodes) {
       if (!step.reuse) continue;
-      PhasePlan& origin = plan.phases[step.reused_from];
+      PhasePlan& origin = phases[slot[step.reused_from]];
       for (auto& s : origin.nodes)
         if (s.node == step.node) s.kept = true;
       for (int m : later.updated)
@@ -115,7 +134,51 @@ Plan make_plan(const Graph& g) {
           origin.retain_graph = true;
         }
     }
-  return plan;
+  return phases;
+}
+
+/// The iterations at which not every phase runs, by which phases do, and how their plans differ
+/// from the full iteration's.
+void describe_partial_iterations(std::ostream& out, const Graph& g, const Plan& plan) {
+  // One period of the phases' rhythm, after the last "from": every combination of due phases
+  // occurs in it. Capped, so that coprime "every"s cannot make it huge.
+  std::int64_t period = 1, start = 1;
+  for (const auto& p : g.phases) {
+    period = std::min<std::int64_t>(std::lcm(period, p.every), 100000);
+    start = std::max(start, p.from);
+  }
+  std::map<std::vector<char>, std::vector<std::int64_t>> seen;
+  for (std::int64_t step = 1; step < start + period; ++step) {
+    auto due = due_phases(g, step);
+    if (std::all_of(due.begin(), due.end(), [](char d) { return d != 0; })) continue;
+    seen[due].push_back(step);
+  }
+  for (const auto& [due, steps] : seen) {
+    std::string running;
+    for (size_t p = 0; p < due.size(); ++p)
+      if (due[p]) running += (running.empty() ? "" : ", ") + g.phases[p].name;
+    out << "\niterations where only " << (running.empty() ? "no phase" : running) << " run"
+        << (running.find(',') == std::string::npos && !running.empty() ? "s" : "") << " (";
+    for (size_t i = 0; i < steps.size() && i < 3; ++i) out << (i ? ", " : "") << steps[i];
+    out << (steps.size() > 3 ? ", ..." : "") << "):\n";
+    const auto phases = plan_iteration(g, plan, due);
+    bool differs = false;
+    for (const auto& pp : phases) {
+      const PhasePlan* full = nullptr;
+      for (const auto& f : plan.phases)
+        if (f.phase == pp.phase) full = &f;
+      for (const auto& s : pp.nodes) {
+        const PlannedNode* before = nullptr;
+        for (const auto& f : full->nodes)
+          if (f.node == s.node) before = &f;
+        if (before && before->reuse == s.reuse && before->kept == s.kept) continue;
+        differs = true;
+        out << "  phase " << g.phases[pp.phase].name << ": " << (s.reuse ? "reuse   " : "compute ")
+            << g.nodes[s.node].name << ": " << s.reason << (s.kept ? "; kept for a later phase" : "") << "\n";
+      }
+    }
+    if (!differs) out << "  the phases that run decide as in the full iteration above\n";
+  }
 }
 
 std::string describe_plan(const Graph& g, const Plan& plan) {
@@ -135,6 +198,7 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
     if (spec.from > 1) out << ", from iteration " << spec.from;
     if (spec.repeat > 1) out << ", " << spec.repeat << " times in a row";
     out << "\n  updates: " << names(pp.updated);
+    const OptimizerEntry* entry = spec.optimizer >= 0 ? &g.optimizers[spec.optimizer] : nullptr;
     std::string opt;
     for (const auto& u : spec.update) {
       const auto& o = u.optimizer;
@@ -143,7 +207,19 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
       if (o.type == "adam")
         opt += " betas (" + nlohmann::json(o.beta1).dump() + ", " + nlohmann::json(o.beta2).dump() + ")";
     }
-    out << " (" << opt << ")\n";
+    out << " (" << (entry && entry->named ? "optimizer " + entry->name + ": " : std::string()) << opt
+        << ")\n";
+    if (entry && entry->phases.size() > 1) {
+      std::string others;
+      for (int q : entry->phases)
+        if (q != pp.phase) others += (others.empty() ? "" : ", ") + g.phases[q].name;
+      out << "  shares optimizer " << entry->name << " (its moments and step counts) with phase"
+          << (entry->phases.size() > 2 ? "s " : " ") << others << "\n";
+    }
+    if (entry && entry->lazy_interval > 0)
+      out << "  lazy: optimizer " << entry->name << "'s lr is multiplied by " << entry->lazy_interval << "/"
+          << entry->lazy_interval + 1 << " and its betas raised to that power, for a phase every "
+          << entry->lazy_interval << " iterations\n";
     out << "  frozen: " << names(pp.frozen)
         << (pp.frozen.empty() ? "" : " (no gradient is computed into them; gradients flow through them)")
         << "\n";
@@ -173,7 +249,21 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
     }
     out << "  backward: into " << names(pp.updated)
         << (pp.retain_graph ? ", keeping the graph for a later phase" : "") << "\n";
+    for (int m : pp.updated) {
+      const EmaSpec& ema = g.modules[m].ema;
+      if (!ema.enabled) continue;
+      out << "  after the step: EMA of " << g.modules[m].name << " (";
+      if (ema.half_life_images > 0)
+        out << "half-life " << nlohmann::json(ema.half_life_images).dump() << " images"
+            << (ema.rampup_ratio > 0 ? ", ramp-up ratio " + nlohmann::json(ema.rampup_ratio).dump()
+                                     : std::string());
+      else
+        out << "beta " << nlohmann::json(ema.beta).dump()
+            << (ema.rampup > 0 ? ", ramp-up " + std::to_string(ema.rampup) + " steps" : std::string());
+      out << "), which samples and metrics use\n";
+    }
   }
+  describe_partial_iterations(out, g, plan);
   return out.str();
 }
 

@@ -42,6 +42,7 @@ Progress::Progress(ProgressStyle style, std::int64_t first_step, std::int64_t la
     : style_(style), first_(first_step), last_(last_step) {}
 
 void Progress::update(std::int64_t step, const std::map<std::string, double>& losses, double rate) {
+  if (style_ == ProgressStyle::Silent) return;
   const double eta = rate > 0 ? (last_ - step) / rate : NAN;
   if (style_ == ProgressStyle::Jsonl) {
     nlohmann::json j{{"step", step}, {"of", last_}, {"steps_per_s", rate}, {"losses", losses}};
@@ -66,6 +67,7 @@ void Progress::update(std::int64_t step, const std::map<std::string, double>& lo
 }
 
 void Progress::note(const std::string& text) {
+  if (style_ == ProgressStyle::Silent) return;
   if (style_ == ProgressStyle::Jsonl) {
     std::fprintf(stderr, "%s\n", text.c_str());
     return;

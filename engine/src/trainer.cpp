@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/checkpoint.h"
@@ -95,13 +96,31 @@ std::shared_ptr<Writer> make_samples_writer(const Graph& graph) {
   }
 }
 
+std::string samples_extension(const Writer& writer) {
+  std::string ext = writer.extension();
+  // The contract says ".png"; a writer that returns "png" still gets a file name with its dot.
+  if (!ext.empty() && ext.front() != '.') ext.insert(ext.begin(), '.');
+  return ext;
+}
+
 void write_samples(const Graph& graph, Writer& writer, const at::Tensor& value, const std::string& path) {
+  // The loader checked what the writer is given against its contract where the graph declares a
+  // shape; an output of any rank ("*") is checked here, before the writer sees it.
+  const auto& inputs = graph.outputs.samples.writer->type.contract.inputs();
+  if (!inputs.empty() && inputs.front().rank() >= 0 && value.dim() != inputs.front().rank())
+    throw NodeFailure("the samples writer " + graph.outputs.samples.writer->type.contract.type() +
+                          " takes \"" + inputs.front().shape + "\" (rank " +
+                          std::to_string(inputs.front().rank()) + ") but \"" +
+                          graph.port_name(graph.outputs.samples.from) + "\" gave " +
+                          std::to_string(value.dim()) + " dimensions " + c10::str(value.sizes()),
+                      "/outputs/samples/from");
   write_atomically(path, [&](const std::string& tmp) {
     try {
       writer.write(value, tmp);
     } catch (const std::exception& e) {
-      throw NodeFailure("the samples writer " + graph.outputs.samples.writer->type.contract.type() +
-                        " failed: " + e.what());
+      throw NodeFailure(
+          "the samples writer " + graph.outputs.samples.writer->type.contract.type() + " failed: " + e.what(),
+          "/outputs/samples");
     }
   });
 }
@@ -119,24 +138,29 @@ int train(const Graph& graph, const RunOptions& options) {
                     "this run directory already holds a run (checkpoint at step " +
                         std::to_string(latest->step) +
                         "): pass --resume to continue it, or --out another directory");
+  // One process writes the run directory: rank 0.
+  const bool writes = options.rank == 0;
   std::error_code ec;
-  fs::create_directories(run_dir / "samples", ec);
+  if (writes) fs::create_directories(run_dir / "samples", ec);
   if (ec) throw UserError(run_dir.string(), "", "cannot create the run directory: " + ec.message());
 
   const Plan plan = make_plan(graph);
-  Executor executor(graph, plan, torch::Device(device_name));
+  Executor executor(graph, plan, torch::Device(device_name), Placement{options.rank, options.world_size});
   executor.set_last_step(last_step);
   std::int64_t step = 0;
-  if (options.resume && latest) step = read_checkpoint(latest->path, executor);
+  std::string run_state;
+  if (options.resume && latest) step = read_checkpoint(latest->path, executor, &run_state);
   // Only once the checkpoint is known to fit: graph.json describes the checkpoints beside it.
-  write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
+  if (writes) write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
   // The samples writer is made before training, so a writer that rejects its params fails now.
   std::shared_ptr<Writer> writer;
   if (graph.outputs.samples.enabled) writer = make_samples_writer(graph);
   // A fresh run starts the log anew; a resumed one drops lines past its checkpoint.
-  RunLog log((run_dir / "log.jsonl").string(), step);
+  std::optional<RunLog> log;
+  if (writes) log.emplace((run_dir / "log.jsonl").string(), step);
 
-  Progress progress(Progress::style_for(options.log_format), step, last_step);
+  Progress progress(writes ? Progress::style_for(options.log_format) : ProgressStyle::Silent, step,
+                    last_step);
   progress.note((options.resume && latest ? "resuming " + graph.name + " at step " + std::to_string(step)
                                           : "training " + graph.name) +
                 " on " + device_name + " with " + std::to_string(threads) + " thread(s) into " +
@@ -152,8 +176,24 @@ int train(const Graph& graph, const RunOptions& options) {
   auto window_start = started;
   std::int64_t window_steps = 0, window_samples = 0;
   std::string last_checkpoint;
+  // Every phase's latest loss and the iteration it was computed at: a phase that runs every 16
+  // iterations still appears in each log line, marked with its own step. Checkpointed, so a
+  // resumed run logs what an uninterrupted one would.
+  IterationRecord latest_losses;
+  std::map<std::string, std::int64_t> computed_at;
+  if (!run_state.empty()) {
+    const auto state = nlohmann::json::parse(run_state);
+    const nlohmann::json losses = state.value("losses", nlohmann::json::object());
+    for (const auto& [phase, value] : losses.items())
+      if (value.is_number())  // a NaN loss was written as null
+        latest_losses.loss_values[phase] = torch::tensor(value.get<double>(), torch::kDouble);
+    computed_at = state.value("computed_at", computed_at);
+  }
   const auto checkpoint = [&](std::int64_t at) {
-    last_checkpoint = write_checkpoint(run_dir.string(), at, executor, graph.outputs.keep_checkpoints);
+    if (!writes) return;
+    const nlohmann::json state{{"losses", latest_losses.losses()}, {"computed_at", computed_at}};
+    last_checkpoint =
+        write_checkpoint(run_dir.string(), at, executor, graph.outputs.keep_checkpoints, state.dump());
   };
   const std::int64_t first_step = step;
   const std::vector<int> eval_nodes =
@@ -162,37 +202,43 @@ int train(const Graph& graph, const RunOptions& options) {
     while (step < last_step) {
       ++step;
       const IterationRecord record = executor.run_iteration(step);
+      for (const auto& [phase, value] : record.loss_values) {
+        latest_losses.loss_values[phase] = value;
+        computed_at[phase] = step;
+      }
       ++window_steps;
       window_samples += record.samples;
       const bool last = step == last_step;
       if (step % graph.outputs.log_every == 0 || last) {
-        const auto losses = record.losses();  // waits for the device: the window's time is complete
+        const auto losses = latest_losses.losses();  // waits for the device: the window's time is complete
         const auto now = clock::now();
         const double window_s = std::chrono::duration<double>(now - window_start).count();
         nlohmann::json line{{"step", step},
                             {"wall_s", std::chrono::duration<double>(now - started).count()},
                             {"losses", losses},
+                            {"computed_at", computed_at},
                             {"images_per_s", window_s > 0 ? window_samples / window_s : 0.0},
                             {"steps_per_s", window_s > 0 ? window_steps / window_s : 0.0},
                             {"threads", threads},
                             {"device", device_name}};
-        log.write(line);
+        if (log) log->write(line);
         progress.update(step, losses, window_s > 0 ? window_steps / window_s : 0.0);
         window_start = now;
         window_steps = window_samples = 0;
       }
-      if (graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
+      if (writes && graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
         const auto& spec = graph.outputs.samples;
         torch::Tensor value = executor.sample(spec.from);
         char name[32];
         std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
-        write_samples(graph, *writer, value, (run_dir / "samples" / (name + writer->extension())).string());
+        write_samples(graph, *writer, value,
+                      (run_dir / "samples" / (name + samples_extension(*writer))).string());
       }
       if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
       // After the checkpoint: a metric that fails costs no training.
-      if (graph.outputs.eval.enabled && (step % graph.outputs.eval.every == 0 || last)) {
+      if (writes && graph.outputs.eval.enabled && (step % graph.outputs.eval.every == 0 || last)) {
         const auto figures = evaluate_metrics(executor, graph, eval_nodes, graph.outputs.eval.samples);
-        log.write(nlohmann::json{{"step", step}, {"eval", figures}});
+        log->write(nlohmann::json{{"step", step}, {"eval", figures}});
         progress.note("eval at step " + std::to_string(step) + ": " + describe_figures(figures));
       }
       if (stop_signal != 0) {
@@ -207,8 +253,9 @@ int train(const Graph& graph, const RunOptions& options) {
   } catch (const NodeFailure& e) {
     progress.finish();
     throw UserError(
+        graph.file, e.pointer(),
         std::string(e.what()) + " at step " + std::to_string(step) +
-        (last_checkpoint.empty() ? std::string() : "; the last checkpoint is " + last_checkpoint));
+            (last_checkpoint.empty() ? std::string() : "; the last checkpoint is " + last_checkpoint));
   }
   progress.finish();
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();

@@ -13,7 +13,8 @@ class GradientPenalty : public Function {
         .doc("weight * mean((|d score / d input| - target)^2), differentiated again into the critic")
         .input("score", DType::Float, "B", "critic scores of `input`")
         .input("input", DType::Float, "*",
-               "what the scores were computed from (requires grad: noise/interpolate)")
+               "what the scores were computed from, recording gradients: noise/interpolate (WGAN-GP) or "
+               "data/leaf (R1 on real data)")
         .output("loss", DType::Float, "", "the penalty")
         .param_float("weight", 10.0, 0.0, 1e6, "lambda, the penalty's weight")
         .param_float("target", 1.0, 0.0, 1e6, "the gradient norm aimed at (1 for WGAN-GP, 0 for R1-like)")
@@ -27,8 +28,8 @@ class GradientPenalty : public Function {
     const auto& score = in.at("score");
     if (!input.requires_grad())
       throw std::invalid_argument(
-          "input does not require grad: feed it from noise/interpolate, which makes a leaf "
-          "that does");
+          "input does not record gradients: feed it from noise/interpolate (WGAN-GP's interpolates) "
+          "or data/leaf (R1 on the real batch), which make leaves that do");
     if (!score.requires_grad())
       throw std::invalid_argument("score does not depend on input through anything that records gradients");
     // create_graph: the gradient is itself differentiable, for the phase's backward into D.

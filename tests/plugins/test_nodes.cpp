@@ -3,6 +3,8 @@
 
 #include <ganglion/plugin.h>
 
+#include <cstdio>
+
 namespace {
 
 /// Mean squared gradient of `score` with respect to `input`: differentiates its inputs.
@@ -58,6 +60,28 @@ class Counter : public ganglion::Function {
   long long calls_ = 0;
 };
 
+/// Rows of numbers as CSV. Its extension() leaves out the dot, as an out-of-tree writer did: the
+/// engine must still name files "x.csv".
+class CsvWriter : public ganglion::Writer {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/csv", ganglion::NodeKind::Writer)
+        .doc("a matrix as comma-separated rows")
+        .input("value", ganglion::DType::Float, "N,F", "rows of numbers");
+  }
+  explicit CsvWriter(const ganglion::NodeSetup&) {}
+  std::string extension() const override { return "csv"; }
+  void write(const torch::Tensor& value, const std::string& path) override {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) throw std::runtime_error("cannot open " + path);
+    auto rows = value.to(torch::kDouble).contiguous();
+    for (int64_t i = 0; i < rows.size(0); ++i)
+      for (int64_t j = 0; j < rows.size(1); ++j)
+        std::fprintf(f, "%g%s", rows[i][j].item<double>(), j + 1 < rows.size(1) ? "," : "\n");
+    std::fclose(f);
+  }
+};
+
 class Duplicate : public ganglion::Function {
  public:
   static ganglion::Contract contract() {
@@ -78,6 +102,7 @@ GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
   registrar.add(ganglion::node_type<GradPenalty>());
   registrar.add(ganglion::node_type<Throws>());
   registrar.add(ganglion::node_type<Counter>());
+  registrar.add(ganglion::node_type<CsvWriter>());
 #endif
   registrar.add(ganglion::node_type<Duplicate>());
 }

@@ -29,11 +29,13 @@ struct NamedCheckpoint {
 std::optional<NamedCheckpoint> named_checkpoint(const std::string& path);
 
 /// Writes the checkpoint of `step` and removes all but the `keep` newest. Returns its path.
+/// `run_state` (JSON text, "" for none) is the run loop's own state: each phase's latest loss.
 std::string write_checkpoint(const std::string& run_dir, std::int64_t step, const Executor& executor,
-                             std::int64_t keep);
+                             std::int64_t keep, const std::string& run_state = {});
 
-/// Restores `executor` from `path`; returns the step it was written at. Throws UserError on a
-/// missing, corrupt or mismatched checkpoint.
-std::int64_t read_checkpoint(const std::string& path, Executor& executor);
+/// Restores `executor` from `path`; returns the step it was written at, and the run loop's state
+/// in `run_state` when given ("" when the checkpoint holds none). Throws UserError on a missing,
+/// corrupt or mismatched checkpoint.
+std::int64_t read_checkpoint(const std::string& path, Executor& executor, std::string* run_state = nullptr);
 
 }  // namespace ganglion

@@ -20,10 +20,16 @@ namespace ganglion {
 
 class Prefetcher;
 
-/// A node failed while running: the message names the node and its type.
+/// A node failed while running: the message names the node and its type, `pointer` its entry in
+/// the graph file (or the phase's), so the run's error can point at the line to fix.
 class NodeFailure : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit NodeFailure(const std::string& message, std::string pointer = {})
+      : std::runtime_error(message), pointer_(std::move(pointer)) {}
+  const std::string& pointer() const { return pointer_; }
+
+ private:
+  std::string pointer_;
 };
 
 /// What one iteration did, for the log.
@@ -37,11 +43,19 @@ struct IterationRecord {
   std::map<std::string, double> losses() const;
 };
 
+/// This process's place in a run over several processes (the farm issue launches them).
+struct Placement {
+  int rank = 0;
+  int world_size = 1;
+};
+
 class Executor {
  public:
   /// Makes every module, node and optimiser; throws UserError naming the node whose params or
-  /// files its plugin rejected.
-  Executor(const Graph& graph, const Plan& plan, torch::Device device);
+  /// files its plugin rejected. Every node is told `placement`; data sources read their rank's
+  /// shard, the engine's generator (noise) is seeded per rank, and initial weights are the same on
+  /// every rank.
+  Executor(const Graph& graph, const Plan& plan, torch::Device device, Placement placement = {});
   ~Executor();
 
   /// Runs every phase due at `step` (counted from 1).
@@ -73,13 +87,27 @@ class Executor {
   const std::vector<std::shared_ptr<NetModule>>& modules() const { return modules_; }
   /// EMA shadows by module index (null where a module keeps none).
   const std::vector<std::shared_ptr<NetModule>>& ema_modules() const { return ema_; }
+  /// The optimiser of Graph::optimizers entry `entry`.
+  const torch::optim::Optimizer& optimizer(int entry) const { return *optimizers_.at(entry); }
+  /// Rows of data drawn so far in the run (checkpointed): what StyleGAN2 counts as images seen.
+  std::int64_t images_seen() const { return images_seen_; }
   /// How many optimiser steps a module has taken.
   std::int64_t module_version(int module) const { return module_version_.at(module); }
   torch::Device device() const { return device_; }
 
+  /// Whether samples, draws and metrics use a module's EMA shadow where it keeps one (the
+  /// default) or the trained weights themselves.
+  void set_sample_with_ema(bool ema) { sample_with_ema_ = ema; }
+
   /// The iteration the run ends at (default: the graph's "steps"): where a linear learning-rate
   /// decay without an explicit end arrives.
   void set_last_step(std::int64_t step) { last_step_ = step; }
+
+  /// Called in each phase between its backward pass and its optimiser step, with the parameters
+  /// that phase steps (their gradients set): where a run over several processes averages them.
+  using GradientHook =
+      std::function<void(const PhaseSpec& phase, const std::vector<torch::Tensor>& parameters)>;
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
 
   /// Called with each node's outputs as it computes them (not for reused values): for checks,
   /// debugging and benchmarks that need to see what the graph drew or produced.
@@ -90,15 +118,29 @@ class Executor {
   struct Value;
   class Context;
   void run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record);
+  /// The plan of the phases due at `step`.
+  const std::vector<PhasePlan>& phases_due(std::int64_t step);
   void compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling);
   bool valid(const Value& v, int node, const PhasePlan& pp) const;
   void set_tracking(const std::vector<int>& modules);
   void update_ema(int module, std::int64_t step);
+  /// (shadow, trained) tensors of a module's EMA, matched by name.
+  struct EmaPairs {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> parameters, buffers;
+    size_t count = 0;  ///< parameters of the module when paired
+  };
+  const EmaPairs& ema_pairs(int module);
+  std::map<int, EmaPairs> ema_pairs_;
   void check_outputs(int node, const TensorMap& out);
   void end_sampling();
+  /// The instance of module `m` that samples use.
+  std::shared_ptr<NetModule>& sampling_module(int m);
+  bool sample_with_ema_ = true;
   std::vector<torch::Tensor> sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw);
   /// What a node or module named `name` is made with: its params and its own seed.
   ValueObserver observer_;
+  GradientHook gradient_hook_;
+  Placement placement_;
   std::int64_t last_step_ = 0;
   NodeSetup setup_for(const std::string& name, const Params& params) const;
 
@@ -109,14 +151,16 @@ class Executor {
   std::vector<std::int64_t> module_version_;
   std::vector<std::vector<torch::Tensor>> trainable_;  ///< parameters that started requiring grad
   std::int64_t record_samples_ = 0;                    ///< data samples drawn this iteration
+  std::int64_t images_seen_ = 0;                       ///< data rows drawn in the run so far
   std::vector<std::shared_ptr<Function>> functions_;
   std::vector<std::shared_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Prefetcher>> prefetchers_;
   std::vector<std::shared_ptr<Source>> sample_sources_;  ///< fresh copies for sampling
   std::vector<TensorMap> sample_batches_;
-  std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers_;  ///< one per phase
+  std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers_;  ///< one per Graph::optimizers entry
   std::vector<char> per_phase_;                                       ///< node depends on a per-phase source
   std::vector<char> tracking_;                                        ///< module currently records gradients
+  std::map<std::vector<char>, std::vector<PhasePlan>> iteration_plans_;  ///< by due phases
   std::unique_ptr<Context> context_;
   std::map<int, Value>* cache_ = nullptr;
   std::int64_t phase_run_ = 0;

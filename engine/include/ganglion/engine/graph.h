@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ganglion/engine/user_error.h"
+
 namespace ganglion {
 
 struct RegisteredType;
@@ -29,6 +31,14 @@ struct EmaSpec {
   /// Ramp-up length in steps (0: none): the effective beta at step t is
   /// min(beta, (1 + t) / (1 + t + rampup)).
   std::int64_t rampup = 0;
+  /// StyleGAN2's form instead of beta (0: unused): the shadow's weight halves every
+  /// `half_life_images` images, so beta = 0.5 ^ (images this iteration / half-life); with
+  /// `rampup_ratio` r the half-life is at most r times the images seen so far.
+  double half_life_images = 0.0;
+  double rampup_ratio = 0.0;
+
+  /// The beta of the update after iteration `step`, which drew `images` rows of data, `seen` in all.
+  double beta_at(std::int64_t step, std::int64_t images, std::int64_t seen) const;
 };
 
 /// Where a module's starting weights come from instead of its initialisation: a module of a
@@ -87,10 +97,37 @@ struct OptimizerSpec {
   double lr_factor(std::int64_t step, std::int64_t last_step) const;
 };
 
-/// A module a phase updates, with the optimiser settings for it.
+/// A module an optimiser updates, with the settings of its param group.
 struct UpdateEntry {
   int module = -1;
   OptimizerSpec optimizer;
+};
+
+/// An optimiser: one of the graph's "optimizers" (named, possibly shared by several phases, as
+/// StyleGAN2 steps one Adam in D's main and its lazy R1 phase), or the one a phase declares
+/// inline for itself. It owns one param group per module it updates, and its state is
+/// checkpointed once.
+struct OptimizerEntry {
+  std::string name;    ///< its key under "optimizers", or the phase's name for an inline one
+  bool named = false;  ///< declared under "optimizers"
+  OptimizerSpec spec;  ///< the settings every group starts from
+  /// One group per module, in the order phases first name them.
+  std::vector<UpdateEntry> groups;
+  /// Set by a phase with "lazy": true that runs every N iterations: lr times N/(N+1) and Adam's
+  /// betas to the power N/(N+1) (StyleGAN2's lazy regularisation); 0 = no adjustment.
+  std::int64_t lazy_interval = 0;
+  std::vector<int> phases;  ///< the phases that step it
+  std::string pointer;
+
+  /// The factor on every group's lr from the lazy adjustment (1 without).
+  double lazy_ratio() const {
+    return lazy_interval > 0 ? double(lazy_interval) / double(lazy_interval + 1) : 1.0;
+  }
+  /// Index into `groups` of module `m`, or -1.
+  int group_of(int m) const;
+  /// The key of its state in a checkpoint: "optimizer/PHASE" for an inline one (as before named
+  /// optimisers existed, so older checkpoints resume), "optimizers/NAME" for a named one.
+  std::string checkpoint_key() const { return (named ? "optimizers/" : "optimizer/") + name; }
 };
 
 struct PhaseSpec {
@@ -100,9 +137,13 @@ struct PhaseSpec {
   std::int64_t every = 1;   ///< runs on iterations where (iteration - from) % every == 0
   std::int64_t repeat = 1;  ///< runs this many times in a row when it runs
   std::int64_t from = 1;    ///< first iteration it runs at
+  int optimizer = -1;       ///< index into Graph::optimizers
+  bool lazy = false;        ///< adjusts its optimiser for running every `every` iterations
   std::string pointer;
 
   bool updates(int module) const;
+  /// Whether it runs at iteration `step` (counted from 1).
+  bool due(std::int64_t step) const { return step >= from && (step - from) % every == 0; }
 };
 
 struct SamplesSpec {
@@ -137,7 +178,11 @@ struct Graph {
   std::vector<ModuleEntry> modules;
   std::vector<NodeEntry> nodes;
   std::vector<PhaseSpec> phases;
+  std::vector<OptimizerEntry> optimizers;
   OutputsSpec outputs;
+  /// What validates but is probably not what the author meant (a module nothing trains or loads,
+  /// a phase that trains both sides of an adversarial pair); commands print them on stderr.
+  std::vector<Diagnostic> warnings;
   /// The document after --set overrides: what the run directory records as the resolved graph.
   nlohmann::json document;
 

@@ -16,7 +16,7 @@ class PluginRegistry;
 using GraphDocument = nlohmann::ordered_json;
 
 /// A new graph with no modules, nodes or phases yet.
-GraphDocument new_graph_document(const std::string& name);
+GraphDocument new_graph_document(const std::string& name, const std::string& schema = {});
 
 struct EditResult {
   std::string summary;  ///< one line: what changed

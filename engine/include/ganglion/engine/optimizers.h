@@ -1,4 +1,5 @@
-// Optimisers from a phase's update list: one param group per module, each with its settings.
+// Optimisers from the graph's optimizer entries: one param group per module, each with its
+// settings, adjusted for a lazy phase, with the learning-rate schedules applied per step.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -11,7 +12,13 @@
 
 namespace ganglion {
 
+/// The optimiser of `entry`, over the parameters of the modules its groups name.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::vector<UpdateEntry>& update, const std::vector<std::shared_ptr<torch::nn::Module>>& modules);
+    const OptimizerEntry& entry, const std::vector<std::shared_ptr<torch::nn::Module>>& modules);
+
+/// Sets each group's learning rate for iteration `step` of a run ending at `last_step`, where a
+/// group's schedule is not constant.
+void apply_lr_schedules(torch::optim::Optimizer& optimizer, const OptimizerEntry& entry, std::int64_t step,
+                        std::int64_t last_step);
 
 }  // namespace ganglion

@@ -3,6 +3,7 @@
 // second derivative. The executor follows it; `ganglion plan` prints it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct PhasePlan {
 
 struct Plan {
   std::vector<int> order;  ///< all nodes, topologically
+  /// An iteration in which every phase is due, in file order.
   std::vector<PhasePlan> phases;
   /// For each node, the modules it depends on (applied by it or upstream of it).
   std::vector<std::vector<int>> module_deps;
@@ -46,6 +48,13 @@ struct Plan {
 
 /// Plans every phase of a validated graph.
 Plan make_plan(const Graph& graph);
+
+/// The phases of an iteration in which only the phases flagged in `due` run (by phase index):
+/// what to compute and reuse differs when a phase that runs every N iterations is skipped.
+std::vector<PhasePlan> plan_iteration(const Graph& graph, const Plan& plan, const std::vector<char>& due);
+
+/// Which phases are due at iteration `step`, by phase index.
+std::vector<char> due_phases(const Graph& graph, std::int64_t step);
 
 /// The plan in words a graph author understands.
 std::string describe_plan(const Graph& graph, const Plan& plan);

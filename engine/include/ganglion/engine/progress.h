@@ -9,7 +9,8 @@
 
 namespace ganglion {
 
-enum class ProgressStyle { Bar, Lines, Jsonl };
+/// Silent: a rank other than 0 of a run over several processes, which leaves reporting to rank 0.
+enum class ProgressStyle { Bar, Lines, Jsonl, Silent };
 
 class Progress {
  public:

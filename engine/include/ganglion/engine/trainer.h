@@ -23,6 +23,10 @@ struct RunOptions {
   std::string device = "auto";      ///< cpu, cuda, cuda:N, auto
   int threads = 0;                  ///< 0 = every core this process may use
   std::string log_format = "text";  ///< text or jsonl
+  /// This process's place in a run over several processes: only rank 0 writes the run directory
+  /// (graph.json, log, samples, checkpoints, evaluations) and reports progress.
+  int rank = 0;
+  int world_size = 1;
 };
 
 /// Resolves "cpu", "cuda", "cuda:N" or "auto"; throws UserError for anything else or a CUDA
@@ -35,6 +39,9 @@ int available_cores();
 /// The writer of the graph's outputs.samples (io/png-grid unless it names another), made from its
 /// params; throws UserError naming /outputs/samples when the writer rejects them.
 std::shared_ptr<Writer> make_samples_writer(const Graph& graph);
+
+/// The writer's file name extension with its leading dot (added when the writer left it out).
+std::string samples_extension(const Writer& writer);
 
 /// Writes `value` with the samples writer to `path`, atomically; throws NodeFailure naming the
 /// writer when it fails.
