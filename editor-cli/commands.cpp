@@ -218,27 +218,33 @@ int sample_command(const ParsedArgs& args) {
     // own writer, so another one starts from its defaults.
     const std::string writer = writer_for_extension(registry, out_ext, args.value("out"));
     const nlohmann::json document = load_json_file(file);
-    const nlohmann::json declared =
-        document.contains("outputs") && document["outputs"].is_object() &&
-                document["outputs"].contains("samples") && document["outputs"]["samples"].is_object()
-            ? document["outputs"]["samples"].value("writer", nlohmann::json("io/png-grid"))
-            : nlohmann::json("io/png-grid");
-    if (declared != writer) {
+    const nlohmann::json declared = document.contains("outputs") && document["outputs"].is_object() &&
+                                            document["outputs"].contains("samples") &&
+                                            document["outputs"]["samples"].is_object()
+                                        ? document["outputs"]["samples"].value("writer", nlohmann::json())
+                                        : nlohmann::json();
+    // A graph that names no writer gets the default one for its value's rank, which may be this.
+    const bool default_fits = declared.is_null() && registry.find(writer)->type.contract.is_default_writer();
+    if (declared != writer && !default_fits) {
       overrides.push_back("outputs.samples.writer=" + nlohmann::json(writer).dump());
       overrides.push_back("outputs.samples.params={}");
     }
   }
   Graph graph = graph_of(args, registry, overrides);
   if (args.has("classes")) {
-    std::vector<std::string> pickers;
+    // The param each class-label source's contract names for it (noise/categorical's "pick").
+    std::vector<std::pair<std::string, std::string>> pickers;
     for (const auto& node : graph.nodes)
-      if (node.kind() == NodeKind::Source && node.contract().find_param("pick")) pickers.push_back(node.name);
+      if (!node.contract().classes_param_name().empty())
+        pickers.emplace_back(node.name, node.contract().classes_param_name());
     if (pickers.empty())
-      throw UserError(graph.file +
-                      ": --classes: no source node of this graph has a param \"pick\" (a class "
-                      "label source such as noise/categorical has)");
-    for (const auto& name : pickers)
-      overrides.push_back("nodes." + name + ".params.pick=" + nlohmann::json(args.value("classes")).dump());
+      throw UserError(
+          graph.file +
+          ": --classes: no node of this graph is a class-label source whose classes can be chosen "
+          "(its contract names a classes_param, as noise/categorical's does)");
+    for (const auto& [name, param] : pickers)
+      overrides.push_back("nodes." + name + ".params." + param + "=" +
+                          nlohmann::json(args.value("classes")).dump());
     std::vector<std::string> all = args.values("set");
     all.insert(all.end(), overrides.begin(), overrides.end());
     graph = load_graph(file, all, registry, args.values("include"));
@@ -392,6 +398,15 @@ int inspect_command(const ParsedArgs& args) {
   out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "")
       << "\n";
   if (c.kind() == NodeKind::Layer) out << "family:   " << c.layer_family() << "\n";
+  std::string roles;
+  const auto role = [&](bool has, const std::string& what) {
+    if (has) roles += (roles.empty() ? "" : ", ") + what;
+  };
+  role(c.counts_rows_as_data(), "its rows are data (images/s, images seen)");
+  role(c.is_metric(), "a metric (evaluations run it)");
+  role(c.is_default_writer(), "the default writer for its input's rank");
+  role(!c.classes_param_name().empty(), "--classes sets its param " + c.classes_param_name());
+  if (!roles.empty()) out << "roles:    " << roles << "\n";
   out << "plugin:   " << t->plugin << " " << t->plugin_version << "\n";
   out << "file:     " << t->file << "\n\n";
   auto ports = [&](const char* title, const std::vector<PortSpec>& list) {
@@ -474,9 +489,8 @@ std::vector<CommandSpec> commands() {
          "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
         {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
         {"classes", "LIST",
-         "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets param "
-         "pick "
-         "of every source node that has one, such as noise/categorical"},
+         "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets the "
+         "classes param of every class-label source (noise/categorical's pick)"},
         {"count", "N", "rows to draw (default: one batch)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,

@@ -97,7 +97,7 @@ TEST_CASE("Cli.ValidatePlanPluginsInspectHelpVersion") {
 
   r = test::run_cli({"--version"});
   CHECK(r.exit_code == 0);
-  CHECK(r.out.find("SDK ABI 2") != std::string::npos);
+  CHECK(r.out.find("SDK ABI 3") != std::string::npos);
 }
 
 TEST_CASE("Cli.RunRefusesToOverwriteARun") {

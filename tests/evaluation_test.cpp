@@ -177,7 +177,8 @@ TEST_CASE("Cli.SampleAsksForClasses") {
   const std::string plain_file = test::write_temp("sample-plain.json", plain.dump());
   const auto no_pick = test::run_cli({"sample", plain_file, "--checkpoint", run, "--classes", "3"});
   CHECK(no_pick.exit_code == 2);
-  CHECK(no_pick.err.find("no source node of this graph has a param \"pick\"") != std::string::npos);
+  CHECK(no_pick.err.find("no node of this graph is a class-label source whose classes can be chosen") !=
+        std::string::npos);
   const auto no_run = test::run_cli({"sample", file, "--checkpoint", run + "/none"});
   CHECK(no_run.exit_code == 2);
   CHECK(no_run.err.find("no such file or run directory") != std::string::npos);

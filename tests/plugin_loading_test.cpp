@@ -26,7 +26,7 @@ TEST_CASE("Plugins.BrokenLibrariesAreSkippedWithTheReason") {
   r.load({test_plugin("wrong-abi"), test_plugin("wrong-torch"), test_plugin("missing-symbol"),
           test_plugin("not-a-plugin"), test_plugin("test-nodes")});
   CHECK(skip_reason(r, "libwrong-abi.so")
-            .find("built against Ganglion SDK ABI 999, but this engine has ABI 2") != std::string::npos);
+            .find("built against Ganglion SDK ABI 999, but this engine has ABI 3") != std::string::npos);
   CHECK(skip_reason(r, "libwrong-torch.so")
             .find("built against LibTorch 0.4.1, but this engine uses LibTorch " TORCH_VERSION) !=
         std::string::npos);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/user_error.h"
 #include "test_support.h"
 
@@ -106,4 +107,22 @@ TEST_CASE("Writers.APluginPathThatNamesNothingIsAnError") {
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.err.find("--plugin-path /nonexistent/plugins: no such folder or file") != std::string::npos,
                 r.err);
+}
+
+TEST_CASE("Writers.TheDefaultWriterIsTheOneWhoseContractSaysSoAndFitsTheRank") {
+  REQUIRE(test::mnist_available());
+  // Images: io/png-grid declares itself the default for B,C,H,W.
+  auto g = test::dcgan_graph();
+  g["outputs"]["samples"].erase("writer");
+  CHECK(build_graph(g, "g.json", test::builtin_registry()).outputs.samples.writer->type.contract.type() ==
+        "io/png-grid");
+  // Noise vectors: no default writer takes them, and the message says what there is.
+  g["outputs"]["samples"]["from"] = "z";
+  const std::string error = test::error_of([&] { build_graph(g, "g.json", test::builtin_registry()); });
+  CHECK_MESSAGE(
+      error.find("g.json: /outputs/samples/writer: no default writer takes \"z\" (shape \"B,Z\"): name "
+                 "one with \"writer\" (default writers: io/png-grid (B,C,H,W))") != std::string::npos,
+      error);
+  const auto r = test::run_cli({"inspect", "io/png-grid"});
+  CHECK(r.out.find("roles:    the default writer for its input's rank") != std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/optimizers.h"
@@ -52,12 +53,35 @@ struct Executor::Value {
 
 class Executor::Context : public RunContext {
  public:
-  Context(torch::Device device, std::uint64_t seed)
-      : device_(device), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)), seed_(seed) {}
+  Context(const Executor& owner, torch::Device device, std::uint64_t seed)
+      : owner_(owner),
+        device_(device),
+        generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
+        seed_(seed) {}
   torch::Device device() const override { return device_; }
   at::Generator& generator() override { return sampling_ ? sample_generator_ : generator_; }
   std::int64_t step() const override { return step_; }
   bool sampling() const override { return sampling_; }
+  std::int64_t images_seen() const override { return owner_.images_seen_ + owner_.record_samples_; }
+  int rank() const override { return owner_.placement_.rank; }
+  int world_size() const override { return owner_.placement_.world_size; }
+  double schedule(const std::string& name) const override {
+    const int s = owner_.graph_.find_schedule(name);
+    if (s < 0) return RunContext::schedule(name);
+    return owner_.graph_.schedules[s].at(step_, images_seen());
+  }
+  at::Generator& node_generator() override {
+    if (node_ < 0) return generator();
+    auto& pool = sampling_ ? sample_node_generators_ : node_generators_;
+    auto it = pool.find(node_);
+    if (it == pool.end()) {
+      // Seeded from the node's own seed (per rank), and for sampling from the draw as well.
+      std::uint64_t seed = node_seed(seed_, owner_.graph_.nodes[node_].name);
+      if (sampling_) seed ^= 0x5A4D504C45ull ^ (draw_ * 0x9E3779B97F4A7C15ull);
+      it = pool.emplace(node_, at::make_generator<at::CPUGeneratorImpl>(seed)).first;
+    }
+    return it->second;
+  }
 
   /// Sampling draws the same noise every time, so successive sample grids are comparable; draw k
   /// of an evaluation gets noise of its own.
@@ -66,9 +90,11 @@ class Executor::Context : public RunContext {
     draw_ = draw;
     sample_generator_ =
         at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull ^ (draw * 0x9E3779B97F4A7C15ull));
+    sample_node_generators_.clear();
   }
   void end_sampling() { sampling_ = false; }
 
+  const Executor& owner_;
   torch::Device device_;
   at::Generator generator_;
   at::Generator sample_generator_;
@@ -76,6 +102,8 @@ class Executor::Context : public RunContext {
   std::int64_t step_ = 0;
   std::uint64_t draw_ = 0;  ///< 0: samples; k >= 1: the k-th batch of an evaluation's draw
   bool sampling_ = false;
+  int node_ = -1;  ///< the node being computed: whose node_generator() a call gets
+  std::map<int, at::Generator> node_generators_, sample_node_generators_;
 };
 
 namespace {
@@ -89,7 +117,7 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, P
   // single-process stream, so one process trains exactly as before.
   const std::uint64_t engine_seed =
       placement.rank == 0 ? graph.seed : node_seed(graph.seed, "rank/" + std::to_string(placement.rank));
-  context_ = std::make_unique<Context>(device, engine_seed);
+  context_ = std::make_unique<Context>(*this, device, engine_seed);
   torch::manual_seed(graph.seed);  // for anything a plugin draws from torch's default generator
   Diagnostics diags(graph.file);
   for (const auto& m : graph.modules) {
@@ -119,6 +147,7 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, P
     }
   }
   module_version_.assign(modules_.size(), 0);
+  stage_.assign(modules_.size(), 0);
   tracking_.assign(modules_.size(), 1);
   // Parameters a plugin froze itself (a fixed feature extractor, say) stay frozen in every phase.
   for (const auto& net : modules_) {
@@ -229,11 +258,15 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
     switch (n.kind()) {
       case NodeKind::Module: {
         auto& net = sampling ? sampling_module(n.module) : modules_[n.module];
-        v.outputs = net->forward(in);
+        ctx.node_ = node;
+        v.outputs = net->forward(in, ctx);
+        ctx.node_ = -1;
         break;
       }
       case NodeKind::Function:
+        ctx.node_ = node;
         v.outputs = functions_[node]->forward(in, ctx);
+        ctx.node_ = -1;
         break;
       case NodeKind::Source:
         // The prefetcher's source is read only through the prefetcher (its thread owns it).
@@ -254,8 +287,9 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
           }
         } else {
           v.outputs = prefetchers_[node] ? prefetchers_[node]->next() : sources_[node]->next(in, ctx);
-          // images/s counts the rows of data: prefetched sources and the data/ family (not noise).
-          const bool data = prefetchers_[node] || n.contract().type().rfind("data/", 0) == 0;
+          // images/s counts the rows of data: prefetched sources and those whose contract says so
+          // (not noise).
+          const bool data = prefetchers_[node] || n.contract().counts_rows_as_data();
           if (data && !v.outputs.empty() && v.outputs.begin()->second.dim() > 0)
             record_samples_ += v.outputs.begin()->second.size(0);
         }
@@ -266,8 +300,10 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
         break;
     }
   } catch (const NodeFailure&) {
+    ctx.node_ = -1;
     throw;
   } catch (const std::exception& e) {
+    ctx.node_ = -1;
     throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
@@ -409,10 +445,62 @@ const std::vector<PhasePlan>& Executor::phases_due(std::int64_t step) {
   return it->second;
 }
 
+void Executor::grow_to(int m, std::int64_t stage) {
+  auto& net = modules_[m];
+  while (stage_[m] < stage) {
+    const std::int64_t next = stage_[m] + 1;
+    std::set<std::string> before;
+    for (const auto& p : net->named_parameters()) before.insert(p.key());
+    try {
+      net->grow(next);
+      net->to(device_);
+      if (ema_[m]) {
+        ema_[m]->grow(next);
+        ema_[m]->to(device_);
+      }
+    } catch (const std::exception& e) {
+      throw NodeFailure("module " + graph_.modules[m].name + " (" +
+                            graph_.modules[m].type->type.contract.type() + ") failed to grow to stage " +
+                            std::to_string(next) + ": " + message_of(e),
+                        graph_.modules[m].pointer + "/grow");
+    }
+    stage_[m] = next;
+    // The new parameters: trained from now on, stepped by the optimisers that step the module
+    // (with fresh state), and copied into the EMA shadow, which starts averaging them from here.
+    std::vector<torch::Tensor> added;
+    auto shadow = ema_[m] ? ema_[m]->named_parameters() : torch::OrderedDict<std::string, torch::Tensor>();
+    for (const auto& p : net->named_parameters())
+      if (!before.count(p.key())) {
+        added.push_back(p.value());
+        if (p.value().requires_grad()) trainable_[m].push_back(p.value());
+        if (torch::Tensor* copy = shadow.find(p.key())) {
+          torch::NoGradGuard no_grad;
+          copy->copy_(p.value()).requires_grad_(false);
+        }
+      }
+    for (size_t o = 0; o < optimizers_.size(); ++o) {
+      const int group = graph_.optimizers[o].group_of(m);
+      if (group >= 0 && optimizers_[o])
+        for (const auto& p : added) optimizers_[o]->param_groups()[group].params().push_back(p);
+    }
+    tracking_[m] = 2;  // unknown: the next phase sets requires_grad on old and new alike
+  }
+}
+
+void Executor::grow_due(std::int64_t step) {
+  for (size_t m = 0; m < graph_.modules.size(); ++m) {
+    const int s = graph_.modules[m].grow;
+    if (s < 0) continue;
+    const auto stage = static_cast<std::int64_t>(std::floor(graph_.schedules[s].at(step, images_seen_)));
+    if (stage > stage_[m]) grow_to(static_cast<int>(m), stage);
+  }
+}
+
 IterationRecord Executor::run_iteration(std::int64_t step) {
   IterationRecord record;
   context_->step_ = step;
   record_samples_ = 0;
+  grow_due(step);
   std::map<int, Value> cache;
   cache_ = &cache;
   for (const auto& pp : phases_due(step)) {
@@ -465,8 +553,11 @@ TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
   context_->begin_sampling();
   TensorMap out;
   try {
+    context_->node_ = node;
     out = functions_[node]->forward(inputs, *context_);
+    context_->node_ = -1;
   } catch (const std::exception& e) {
+    context_->node_ = -1;
     context_->end_sampling();
     throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
@@ -520,6 +611,17 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
     archive.write(graph_.optimizers[o].checkpoint_key(), sub);
   }
   archive.write("rng/engine", context_->generator_.get_state());
+  for (const auto& [node, gen] : context_->node_generators_)
+    archive.write("rng/node/" + graph_.nodes[node].name, gen.get_state());
+  for (size_t i = 0; i < functions_.size(); ++i) {
+    if (!functions_[i]) continue;
+    const TensorMap state = functions_[i]->state_tensors();
+    if (state.empty()) continue;
+    torch::serialize::OutputArchive sub;
+    for (const auto& [key, t] : state) sub.write(key, t);
+    archive.write("state/" + graph_.nodes[i].name, sub);
+  }
+  archive.write("stages", torch::tensor(stage_, torch::kLong));
   {
     auto cpu = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(cpu.mutex());
@@ -600,6 +702,15 @@ void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device de
 void Executor::load(torch::serialize::InputArchive& archive, const std::string& file) {
   std::string what = "";
   try {
+    // A module that had grown is grown to the same stage first, so that its weights and its
+    // optimisers' state fit.
+    what = "stages";
+    torch::Tensor stages;
+    if (archive.try_read("stages", stages) && stages.numel() == static_cast<int64_t>(stage_.size()))
+      for (size_t m = 0; m < stage_.size(); ++m) {
+        const std::int64_t stage = stages[m].item<std::int64_t>();
+        if (stage > stage_[m]) grow_to(static_cast<int>(m), stage);
+      }
     for (size_t m = 0; m < modules_.size(); ++m) {
       what = "module " + graph_.modules[m].name;
       torch::serialize::InputArchive sub;
@@ -627,6 +738,26 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     torch::Tensor state;
     archive.read("rng/engine", state);
     context_->generator_.set_state(state.to(torch::kCPU));
+    context_->node_generators_.clear();
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      torch::Tensor node_state;
+      if (!archive.try_read("rng/node/" + graph_.nodes[i].name, node_state)) continue;
+      context_->node_ = static_cast<int>(i);
+      context_->node_generator().set_state(node_state.to(torch::kCPU));
+      context_->node_ = -1;
+    }
+    what = "node state";
+    for (size_t i = 0; i < functions_.size(); ++i) {
+      torch::serialize::InputArchive sub;
+      if (!functions_[i] || !archive.try_read("state/" + graph_.nodes[i].name, sub)) continue;
+      TensorMap tensors;
+      for (const auto& key : sub.keys()) {
+        torch::Tensor t;
+        sub.read(key, t);
+        tensors[key] = t;
+      }
+      functions_[i]->restore_tensors(tensors);
+    }
     archive.read("rng/torch", state);
     {
       auto cpu = at::detail::getDefaultCPUGenerator();
@@ -642,6 +773,8 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     images_seen_ = archive.try_read("images_seen", seen) ? seen.item<std::int64_t>() : 0;
   } catch (const UserError&) {
     throw;
+  } catch (const NodeFailure& e) {
+    throw UserError(graph_.file, e.pointer(), std::string(e.what()) + " (resuming from " + file + ")");
   } catch (const std::exception& e) {
     throw UserError(file, "", "the checkpoint does not fit this graph (" + what + "): " + message_of(e));
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <regex>
 #include <set>
@@ -22,9 +23,7 @@ namespace ganglion {
 
 const Contract& NodeEntry::contract() const { return type->type.contract; }
 
-bool NodeEntry::is_metric() const {
-  return type && kind() == NodeKind::Function && contract().type().rfind("metrics/", 0) == 0;
-}
+bool NodeEntry::is_metric() const { return type && kind() == NodeKind::Function && contract().is_metric(); }
 
 int OptimizerEntry::group_of(int m) const {
   for (size_t i = 0; i < groups.size(); ++i)
@@ -42,6 +41,26 @@ int Graph::find_node(const std::string& n) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].name == n) return static_cast<int>(i);
   return -1;
+}
+
+int Graph::find_schedule(const std::string& n) const {
+  for (size_t i = 0; i < schedules.size(); ++i)
+    if (schedules[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
+double ScheduleSpec::at(std::int64_t step, std::int64_t images) const {
+  const double x = by_images ? double(images) : double(step);
+  if (points.empty()) return 0.0;
+  if (x <= points.front().first) return points.front().second;
+  for (size_t i = 1; i < points.size(); ++i) {
+    const auto& [x1, y1] = points[i];
+    if (x < x1) {
+      const auto& [x0, y0] = points[i - 1];
+      return stepwise ? y0 : y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+    }
+  }
+  return points.back().second;
 }
 
 int Graph::find_module(const std::string& n) const {
@@ -202,6 +221,16 @@ class Loader {
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
   void load_eval(const json& e, Graph& g);
+  void load_schedules(const json& schedules, Graph& g);
+  void load_schedule_entry(const std::string& name, const json& entry, const std::string& pointer, Graph& g);
+  /// Calls `each` with every entry of a section of named entries ("optimizers", "schedules"),
+  /// after checking the section is an object and each name a valid one.
+  void for_each_named(const json& section, const std::string& key, const std::string& example,
+                      const std::function<void(const std::string&, const json&, const std::string&)>& each);
+  /// Whether `name` is one of the graph's schedules; reports at `where` when it is not.
+  bool schedule_named(const std::string& name, const std::string& where);
+  std::vector<std::string> schedule_names_;
+  std::string default_writer(const Graph& g, const PortRef& from, const std::string& pointer);
   void load_schedule(const json& j, const std::string& pointer, OptimizerSpec& o);
 
   /// A problem of a graph still being built: an error for a runnable graph, else a thing to do.
@@ -350,6 +379,14 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
         }
         values[key] = v.get<bool>();
         break;
+      case ParamType::Schedule:
+        if (!v.is_string()) {
+          diags_.error(where, expects + "the name of one of the graph's schedules, found " + type_name(v));
+          continue;
+        }
+        if (!v.get<std::string>().empty() && !schedule_named(v.get<std::string>(), where)) continue;
+        values[key] = v.get<std::string>();
+        break;
       case ParamType::String:
       case ParamType::Path:
         if (!v.is_string()) {
@@ -438,7 +475,7 @@ void Loader::load_modules(const json& modules, Graph& g) {
       diags_.error(pointer, "expected an object with \"type\", found " + type_name(entry));
       continue;
     }
-    check_keys(entry, pointer, {"type", "params", "ema", "weights", "doc"});
+    check_keys(entry, pointer, {"type", "params", "ema", "weights", "grow", "doc"});
     ModuleEntry m;
     m.name = name;
     m.pointer = pointer;
@@ -471,6 +508,14 @@ void Loader::load_modules(const json& modules, Graph& g) {
       }
     }
     if (entry.contains("weights")) declare_weights(entry["weights"], pointer + "/weights", m);
+    if (entry.contains("grow")) {
+      if (!entry["grow"].is_string())
+        diags_.error(pointer + "/grow",
+                     "expected the name of the schedule that gives the module's stage, found " +
+                         type_name(entry["grow"]));
+      else if (schedule_named(entry["grow"].get<std::string>(), pointer + "/grow"))
+        m.grow = g.find_schedule(entry["grow"].get<std::string>());
+    }
     g.modules.push_back(std::move(m));
   }
 }
@@ -811,33 +856,107 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
   }
 }
 
-void Loader::load_named_optimizers(const json& optimizers, Graph& g) {
-  if (!optimizers.is_object()) {
-    diags_.error("/optimizers",
-                 "expected an object of named optimizers such as {\"D\": {\"type\": \"adam\", \"lr\": "
-                 "0.002}}, found " +
-                     type_name(optimizers));
+bool Loader::schedule_named(const std::string& name, const std::string& where) {
+  if (std::find(schedule_names_.begin(), schedule_names_.end(), name) != schedule_names_.end()) return true;
+  diags_.error(where,
+               "no schedule " + quote(name) + did_you_mean(name, schedule_names_) +
+                   (schedule_names_.empty() ? std::string("; the graph declares none under \"schedules\"")
+                                            : "; schedules: " + list_names(schedule_names_)));
+  return false;
+}
+
+void Loader::for_each_named(
+    const json& section, const std::string& key, const std::string& example,
+    const std::function<void(const std::string&, const json&, const std::string&)>& each) {
+  const std::string at = "/" + key;
+  if (!section.is_object()) {
+    diags_.error(
+        at, "expected an object of named " + key + " such as " + example + ", found " + type_name(section));
     return;
   }
-  for (const auto& [name, entry] : optimizers.items()) {
-    const std::string pointer = "/optimizers" + json_pointer({name});
-    if (!valid_graph_name(name)) {
-      diags_.error(pointer, "an optimizer's name is letters, digits, _ and -, starting with a letter or _");
-      continue;
-    }
-    if (entry.is_object() && entry.contains("module")) {
-      diags_.error(pointer + "/module",
-                   "a named optimizer updates the modules of the phases that name it: list them in those "
-                   "phases' \"update\"");
-      continue;
-    }
-    OptimizerEntry o;
-    o.name = name;
-    o.named = true;
-    o.pointer = pointer;
-    o.spec = load_optimizer(entry, pointer, OptimizerSpec{});
-    g.optimizers.push_back(std::move(o));
+  for (const auto& [name, entry] : section.items()) {
+    const std::string pointer = at + json_pointer({name});
+    if (!valid_graph_name(name))
+      diags_.error(pointer, "a name in " + key + " is letters, digits, _ and -, starting with a letter or _");
+    else
+      each(name, entry, pointer);
   }
+}
+
+void Loader::load_schedules(const json& schedules, Graph& g) {
+  for_each_named(schedules, "schedules",
+                 "{\"alpha\": {\"by\": \"images\", \"points\": [[0, 0], [600000, 1]]}}",
+                 [&](const std::string& name, const json& entry, const std::string& pointer) {
+                   load_schedule_entry(name, entry, pointer, g);
+                 });
+}
+
+void Loader::load_schedule_entry(const std::string& name, const json& entry, const std::string& pointer,
+                                 Graph& g) {
+  if (!entry.is_object()) {
+    diags_.error(pointer, "expected an object with \"points\", found " + type_name(entry));
+    return;
+  }
+  check_keys(entry, pointer, {"by", "points", "interpolate", "doc"});
+  ScheduleSpec spec;
+  spec.name = name;
+  spec.pointer = pointer;
+  if (const std::string* by = string_field(entry, "by", pointer, false)) {
+    if (*by != "iterations" && *by != "images")
+      diags_.error(pointer + "/by", "expected \"iterations\" or \"images\", found " + quote(*by));
+    spec.by_images = *by == "images";
+  }
+  if (const std::string* how = string_field(entry, "interpolate", pointer, false)) {
+    if (*how != "linear" && *how != "step")
+      diags_.error(pointer + "/interpolate", "expected \"linear\" or \"step\", found " + quote(*how));
+    spec.stepwise = *how == "step";
+  }
+  const json* points = entry.contains("points") ? &entry["points"] : nullptr;
+  if (!points || !points->is_array() || points->empty()) {
+    diags_.error(pointer + (points ? "/points" : ""),
+                 "expected \"points\": a non-empty list of [x, value] pairs, x increasing");
+    return;
+  }
+  for (size_t i = 0; i < points->size(); ++i) {
+    const json& pt = (*points)[i];
+    const std::string where = pointer + "/points/" + std::to_string(i);
+    if (!pt.is_array() || pt.size() != 2 || !pt[0].is_number() || !pt[1].is_number()) {
+      diags_.error(where, "expected [x, value], two numbers, found " + pt.dump());
+      continue;
+    }
+    const double x = pt[0].get<double>(), y = pt[1].get<double>();
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      diags_.error(where, "expected finite numbers, found " + pt.dump());
+      continue;
+    }
+    if (!spec.points.empty() && x <= spec.points.back().first) {
+      diags_.error(where, "x must increase from point to point (" + json(x).dump() + " after " +
+                              json(spec.points.back().first).dump() + ")");
+      continue;
+    }
+    spec.points.emplace_back(x, y);
+  }
+  schedule_names_.push_back(name);
+  g.schedules.push_back(std::move(spec));
+}
+
+void Loader::load_named_optimizers(const json& optimizers, Graph& g) {
+  for_each_named(optimizers, "optimizers", "{\"D\": {\"type\": \"adam\", \"lr\": 0.002}}",
+                 [&](const std::string& name, const json& entry, const std::string& pointer) {
+                   if (entry.is_object() && entry.contains("module")) {
+                     diags_.error(
+                         pointer + "/module",
+                         "a named optimizer updates the modules of the phases that name it: list them "
+                         "in those phases' \"update\"");
+                     return;
+                   }
+                   OptimizerEntry o;
+                   o.name = name;
+                   o.named = true;
+                   o.pointer = pointer;
+                   o.spec = load_optimizer(entry, pointer, OptimizerSpec{});
+                   g.optimizers.push_back(std::move(o));
+                 });
 }
 
 void Loader::attach_optimizers(const json& phases, Graph& g) {
@@ -992,6 +1111,26 @@ void Loader::load_eval(const json& e, Graph& g) {
   }
 }
 
+std::string Loader::default_writer(const Graph& g, const PortRef& from, const std::string& pointer) {
+  // The writers that declare themselves a default, by whether their input's rank fits.
+  if (!g.nodes[from.node].type) return {};
+  const PortSpec* out = g.nodes[from.node].contract().find_output(from.port);
+  std::vector<std::string> fitting, all;
+  for (const auto& [name, t] : registry_.types()) {
+    const Contract& c = t.type.contract;
+    if (c.kind() != NodeKind::Writer || !c.is_default_writer() || c.inputs().empty()) continue;
+    all.push_back(name + " (" + c.inputs().front().shape + ")");
+    const int rank = c.inputs().front().rank();
+    if (rank < 0 || !out || out->rank() < 0 || rank == out->rank()) fitting.push_back(name);
+  }
+  if (fitting.size() == 1) return fitting.front();
+  diags_.error(pointer + "/writer",
+               (fitting.empty() ? "no default writer takes " : "several default writers take ") +
+                   quote(g.port_name(from)) + " (shape " + quote(out ? out->shape : "?") +
+                   "): name one with \"writer\" (default writers: " + list_names(all) + ")");
+  return {};
+}
+
 void Loader::load_outputs(const json& outputs, Graph& g) {
   if (!outputs.is_object()) {
     diags_.error("/outputs", "expected an object, found " + type_name(outputs));
@@ -1012,9 +1151,12 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
         diags_.error(p, "missing field \"from\" (the node whose values are written)");
       else
         resolve_ref(s["from"], p + "/from", g, spec.from);
-      std::string writer = "io/png-grid";
-      if (const std::string* w = string_field(s, "writer", p, false)) writer = *w;
-      spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
+      std::string writer;
+      if (const std::string* w = string_field(s, "writer", p, false))
+        writer = *w;
+      else if (spec.from.node >= 0)
+        writer = default_writer(g, spec.from, p);
+      if (!writer.empty()) spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
       if (spec.writer) {
         spec.writer_params = check_params(spec.writer->type.contract, s, p);
         // A writer is checked against its contract as a node's input is.
@@ -1061,8 +1203,8 @@ Graph Loader::build(json document) {
     diags_.throw_if_any();
   }
   check_keys(document, "",
-             {"$schema", "ganglion", "name", "description", "seed", "steps", "modules", "nodes", "optimizers",
-              "phases", "outputs", "include"});
+             {"$schema", "ganglion", "name", "description", "seed", "steps", "schedules", "modules", "nodes",
+              "optimizers", "phases", "outputs", "include"});
   // load_graph merges and removes "include"; whoever builds a graph from its document alone
   // (ganglion edit) would check it without its fragments, so it refuses instead.
   if (document.contains("include"))
@@ -1081,6 +1223,8 @@ Graph Loader::build(json document) {
     g.name = fs::path(file_).stem().string();
   g.seed = static_cast<std::uint64_t>(integer_field(document, "seed", "", 1, 0));
   g.steps = integer_field(document, "steps", "", g.steps, 1);
+  // Schedules first: modules and nodes name them.
+  if (document.contains("schedules")) load_schedules(document["schedules"], g);
   if (document.contains("modules")) load_modules(document["modules"], g);
   if (!document.contains("nodes"))
     unfinished("", "missing field \"nodes\"");

@@ -194,6 +194,9 @@ json graph_schema(const PluginRegistry& registry) {
   module["properties"]["weights"] = {
       {"description", "start from a module of another run: a run directory or checkpoint file"},
       {"oneOf", json::array({json{{"type", "string"}, {"minLength", 1}}, weights_object})}};
+  module["properties"]["grow"] = {{"type", "string"},
+                                  {"pattern", kNamePattern},
+                                  {"description", "the schedule whose whole value is the module's stage"}};
   module["allOf"] = module_rules;
   defs["module"] = module;
 
@@ -293,6 +296,22 @@ json graph_schema(const PluginRegistry& registry) {
   props["nodes"] = {{"type", "object"},
                     {"propertyNames", {{"pattern", kNamePattern}}},
                     {"additionalProperties", {{"$ref", "#/definitions/node"}}}};
+  json schedule;
+  schedule["type"] = "object";
+  schedule["required"] = {"points"};
+  schedule["additionalProperties"] = false;
+  schedule["properties"]["by"] = {{"enum", {"iterations", "images"}}, {"default", "iterations"}};
+  schedule["properties"]["interpolate"] = {{"enum", {"linear", "step"}}, {"default", "linear"}};
+  schedule["properties"]["points"] = {
+      {"type", "array"},
+      {"minItems", 1},
+      {"items", {{"type", "array"}, {"minItems", 2}, {"maxItems", 2}, {"items", {{"type", "number"}}}}},
+      {"description", "[x, value] pairs, x increasing"}};
+  schedule["properties"]["doc"] = {{"type", "string"}};
+  props["schedules"] = {{"type", "object"},
+                        {"description", "named values that change with training progress"},
+                        {"propertyNames", {{"pattern", kNamePattern}}},
+                        {"additionalProperties", schedule}};
   props["optimizers"] = {{"type", "object"},
                          {"description", "named optimizers that phases share (\"optimizer\": NAME)"},
                          {"propertyNames", {{"pattern", kNamePattern}}},

@@ -190,6 +190,18 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
   };
   out << "graph " << g.name << " (" << g.file << "): " << g.nodes.size() << " nodes, " << g.modules.size()
       << " modules, " << g.phases.size() << " phases\n";
+  for (const auto& m : g.modules) {
+    if (m.grow < 0) continue;
+    const ScheduleSpec& s = g.schedules[m.grow];
+    // Where the schedule's whole value first rises: the stage boundaries.
+    std::string at;
+    for (const auto& [x, y] : s.points)
+      if (y >= 1) at += (at.empty() ? "" : ", ") + nlohmann::json(x).dump();
+    out << "module " << m.name << " grows with schedule " << s.name << " ("
+        << (s.stepwise ? "stepwise" : "linear") << ", by " << (s.by_images ? "images" : "iterations")
+        << (at.empty() ? "" : "; points at " + at)
+        << "): new layers join their optimizers with fresh state; the stage is checkpointed\n";
+  }
   for (const auto& pp : plan.phases) {
     const PhaseSpec& spec = g.phases[pp.phase];
     out << "\nphase " << spec.name << ": minimises " << g.port_name(spec.minimize) << "\n";

@@ -7,6 +7,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -131,6 +132,12 @@ void PluginRegistry::load_library(const std::string& path) {
     skipped_.push_back({path, "built against Ganglion SDK ABI " + std::to_string(d->sdk_abi) +
                                   ", but this engine has ABI " + std::to_string(GANGLION_SDK_ABI) +
                                   ": rebuild the plugin against this SDK"});
+    return;
+  }
+  // The fields this engine reads must lie inside the plugin's descriptor.
+  if (d->size < offsetof(PluginDescriptor, reserved)) {
+    skipped_.push_back({path, "its plugin descriptor is " + std::to_string(d->size) +
+                                  " bytes, smaller than this SDK's: rebuild the plugin against this SDK"});
     return;
   }
   if (d->cxx11_abi != GANGLION_CXX11_ABI) {

@@ -10,6 +10,7 @@ class GaussianMixture : public Source {
  public:
   static Contract contract() {
     Contract c("data/gaussian-mixture", NodeKind::Source);
+    c.counts_rows();
     c.doc("samples of a 2-D mixture of equal-weight Gaussians on a ring or a grid (VEEGAN, PacGAN)")
         .output("x", DType::Float, "B,D", "points, D = 2")
         .output("mode", DType::Long, "B", "index of the Gaussian each point came from")

@@ -10,6 +10,7 @@ class IdxSource : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/idx", NodeKind::Source)
+        .counts_rows()
         .doc("image batches from IDX files (MNIST, Fashion-MNIST), gzipped or not, scaled to [-1, 1]")
         .output("image", DType::Float, "B,C,H,W", "images in [-1, 1], C = 1")
         .output("label", DType::Long, "B", "labels (zeros when no label file is given)")

@@ -51,6 +51,7 @@ class NpySource : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/npy", NodeKind::Source)
+        .counts_rows()
         .doc("image batches from a NumPy .npy array (N,H,W / N,H,W,C / N,C,H,W), scaled to [-1, 1]")
         .output("image", DType::Float, "B,C,H,W", "images in [-1, 1]")
         .output("label", DType::Long, "B", "labels (zeros when param labels is empty)")

@@ -76,6 +76,7 @@ class ImageFolder : public OrderedSource {
  public:
   static Contract contract() {
     return Contract("data/image-folder", NodeKind::Source)
+        .counts_rows()
         .doc("image batches decoded with OpenCV from a folder tree, resized, cropped, flipped, in [-1, 1]")
         .output("image", DType::Float, "B,C,H,W", "images in [-1, 1], H = W = size")
         .output("label", DType::Long, "B", "class of each image (zeros when param labels is empty)")

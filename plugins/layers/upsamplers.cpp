@@ -19,9 +19,14 @@ namespace ganglion::layers {
 namespace {
 
 void check_doubling(const LayerArgs& a, const std::string& type) {
-  if (a.in_size < 1 || (a.out_size != 2 * a.in_size && a.out_size != 2 * a.in_size - 1))
+  // Both axes double alike: the transposed convolution's one kernel serves both.
+  if (a.in_h() != a.in_w() || a.out_h() != a.out_w())
+    throw std::invalid_argument(type + " takes square maps, not " + std::to_string(a.in_h()) + "x" +
+                                std::to_string(a.in_w()) + " to " + std::to_string(a.out_h()) + "x" +
+                                std::to_string(a.out_w()));
+  if (a.in_h() < 1 || (a.out_h() != 2 * a.in_h() && a.out_h() != 2 * a.in_h() - 1))
     throw std::invalid_argument(type + " doubles the size (or doubles it less one), not " +
-                                std::to_string(a.in_size) + " to " + std::to_string(a.out_size));
+                                std::to_string(a.in_h()) + " to " + std::to_string(a.out_h()));
 }
 
 /// Resize to the output size, then a 3x3 convolution.
@@ -38,7 +43,7 @@ class ResizeConvImpl : public torch::nn::Cloneable<ResizeConvImpl> {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     namespace F = torch::nn::functional;
-    auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{args_.out_size, args_.out_size});
+    auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{args_.out_h(), args_.out_w()});
     if (bilinear_)
       options.mode(torch::kBilinear).align_corners(false);
     else
@@ -74,7 +79,9 @@ class PixelShuffleUpImpl : public torch::nn::Cloneable<PixelShuffleUpImpl> {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = shuffle->forward(conv->forward(x));
-    return y.size(2) == args_.out_size ? y : y.narrow(2, 0, args_.out_size).narrow(3, 0, args_.out_size);
+    return y.size(2) == args_.out_h() && y.size(3) == args_.out_w()
+               ? y
+               : y.narrow(2, 0, args_.out_h()).narrow(3, 0, args_.out_w());
   }
   torch::nn::Conv2d conv{nullptr};
   torch::nn::PixelShuffle shuffle{nullptr};
@@ -103,7 +110,7 @@ void register_upsamplers(TypeRegistrar& r) {
                         "matmul (layers::TransposedConv2d)"),
       [](const NodeSetup& s, const LayerArgs& a) {
         check_doubling(a, "upsamplers/transposed-conv");
-        const int64_t kernel = a.out_size == 2 * a.in_size ? 4 : 3;
+        const int64_t kernel = a.out_h() == 2 * a.in_h() ? 4 : 3;
         return torch::nn::AnyModule(
             TransposedConv2d(TransposedConv2dOptions(a.in_channels, a.out_channels, kernel)
                                  .stride(2)

@@ -9,6 +9,7 @@ class AttributeAgreement : public Function {
  public:
   static Contract contract() {
     return Contract("metrics/attribute-agreement", NodeKind::Function)
+        .metric()
         .doc("mean absolute error and correlation between requested and measured attribute values")
         .input("requested", DType::Float, "N,K", "the values the samples were asked for")
         .input("measured", DType::Float, "N,K", "the values measured on the samples")

@@ -9,6 +9,7 @@ class ClassAccuracy : public Function {
  public:
   static Contract contract() {
     return Contract("metrics/class-accuracy", NodeKind::Function)
+        .metric()
         .doc("share of rows whose highest logit is at the expected class")
         .input("logits", DType::Float, "N,K", "class scores")
         .input("label", DType::Long, "N", "expected class of each row")

@@ -14,6 +14,7 @@ class FrechetDistance : public Function {
  public:
   static Contract contract() {
     return Contract("metrics/frechet-distance", NodeKind::Function)
+        .metric()
         .doc("Fréchet distance between Gaussians fitted to real and fake features (FID's formula)")
         .input("real", DType::Float, "N,F", "features of real samples")
         .input("fake", DType::Float, "N,F", "features of generated samples")

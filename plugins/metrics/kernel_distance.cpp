@@ -13,6 +13,7 @@ class KernelDistance : public Function {
  public:
   static Contract contract() {
     return Contract("metrics/kernel-distance", NodeKind::Function)
+        .metric()
         .doc("KID's formula: unbiased MMD^2, cubic polynomial kernel, mean over random subsets")
         .input("real", DType::Float, "N,F", "features of real samples")
         .input("fake", DType::Float, "N,F", "features of generated samples")

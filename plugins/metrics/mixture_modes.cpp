@@ -12,6 +12,7 @@ class MixtureModes : public Function {
  public:
   static Contract contract() {
     Contract c("metrics/mixture-modes", NodeKind::Function);
+    c.metric();
     c.doc("modes covered and share of high-quality samples of a 2-D mixture (VEEGAN/PacGAN)")
         .input("samples", DType::Float, "N,D", "generated points, D = 2 (ganglion eval draws N of them)")
         .output("modes", DType::Float, "", "number of modes with enough high-quality samples")

@@ -39,6 +39,7 @@ class PrecisionRecall : public Function {
  public:
   static Contract contract() {
     return Contract("metrics/precision-recall", NodeKind::Function)
+        .metric()
         .doc("improved precision and recall (k-NN manifolds of real and fake features)")
         .input("real", DType::Float, "N,F", "features of real samples")
         .input("fake", DType::Float, "N,F", "features of generated samples")

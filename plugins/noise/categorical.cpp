@@ -10,6 +10,7 @@ class CategoricalNoise : public Source {
  public:
   static Contract contract() {
     return Contract("noise/categorical", NodeKind::Source)
+        .classes_param("pick")
         .doc("class labels, uniform over 0..classes-1, or cycling through the classes in `pick`")
         .optional_input("like", DType::Any, "*", "a batch whose first dimension sets the batch size")
         .output("label", DType::Long, "B", "class indices")

@@ -82,6 +82,61 @@ class CsvWriter : public ganglion::Writer {
   }
 };
 
+/// A residual MLP that grows a layer per stage (a progressive GAN in miniature), scaled by the
+/// graph schedule its "scale" param names.
+class GrowingMlp : public ganglion::NetModule {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/growing-mlp", ganglion::NodeKind::Module)
+        .doc("x + sum of grown layers, times a schedule")
+        .input("x", ganglion::DType::Float, "B,D", "points")
+        .output("y", ganglion::DType::Float, "B,D", "refined points")
+        .param_int("dim", 2, 1, 64, "width")
+        .param_schedule("scale", "a schedule that scales the output (none: 1)");
+  }
+  explicit GrowingMlp(const ganglion::NodeSetup& s)
+      : dim_(s.params.integer("dim")), scale_(s.params.text("scale")) {
+    layers_.push_back(register_module("layer0", torch::nn::Linear(dim_, dim_)));
+  }
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext& ctx) override {
+    auto y = in.at("x");
+    for (auto& layer : layers_) y = y + layer->forward(y);
+    if (!scale_.empty()) y = y * ctx.schedule(scale_);
+    return {{"y", y}};
+  }
+  void grow(std::int64_t stage) override {
+    layers_.push_back(register_module("layer" + std::to_string(stage), torch::nn::Linear(dim_, dim_)));
+  }
+
+ private:
+  int64_t dim_;
+  std::string scale_;
+  std::vector<torch::nn::Linear> layers_;
+};
+
+/// Keeps a tensor count of its calls (tensor state) and adds a draw from its own generator: its
+/// loss repeats after a resume only if both are checkpointed.
+class Remember : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/remember", ganglion::NodeKind::Function)
+        .doc("x.mean() * 0 + calls + a uniform draw of its own")
+        .input("x", ganglion::DType::Float, "*", "anything")
+        .output("loss", ganglion::DType::Float, "", "the count and the draw");
+  }
+  explicit Remember(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext& ctx) override {
+    calls_ += 1;
+    const auto draw = torch::rand({}, ctx.node_generator());
+    return {{"loss", in.at("x").mean() * 0 + calls_ + draw}};
+  }
+  ganglion::TensorMap state_tensors() const override { return {{"calls", calls_}}; }
+  void restore_tensors(const ganglion::TensorMap& state) override { calls_ = state.at("calls").clone(); }
+
+ private:
+  torch::Tensor calls_ = torch::zeros({});
+};
+
 class Duplicate : public ganglion::Function {
  public:
   static ganglion::Contract contract() {
@@ -103,6 +158,8 @@ GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
   registrar.add(ganglion::node_type<Throws>());
   registrar.add(ganglion::node_type<Counter>());
   registrar.add(ganglion::node_type<CsvWriter>());
+  registrar.add(ganglion::node_type<GrowingMlp>());
+  registrar.add(ganglion::node_type<Remember>());
 #endif
   registrar.add(ganglion::node_type<Duplicate>());
 }

@@ -4,7 +4,13 @@
 static const char* register_nothing(ganglion::TypeRegistrar&) { return nullptr; }
 
 extern "C" __attribute__((visibility("default"))) const ganglion::PluginDescriptor* ganglion_plugin_v1() {
-  static const ganglion::PluginDescriptor d{GANGLION_SDK_ABI, GANGLION_CXX11_ABI, "wrong-torch", "0",
-                                            "0.4.1",          &register_nothing};
+  static const ganglion::PluginDescriptor d{GANGLION_SDK_ABI,
+                                            sizeof(ganglion::PluginDescriptor),
+                                            GANGLION_CXX11_ABI,
+                                            "wrong-torch",
+                                            "0",
+                                            "0.4.1",
+                                            &register_nothing,
+                                            {}};
   return &d;
 }

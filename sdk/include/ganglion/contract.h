@@ -20,8 +20,10 @@ enum class DType { Float, Long, Any };
 enum class NodeKind { Module, Function, Source, Writer, Layer };
 
 /// `Layer`: the name of a registered layer type of the param's family, with params of its own
-/// (in a graph: "upsamplers/nearest-conv" or {"type": ..., "params": {...}}).
-enum class ParamType { Int, Float, Bool, String, Path, Layer };
+/// (in a graph: "upsamplers/nearest-conv" or {"type": ..., "params": {...}}). `Schedule`: the name
+/// of one of the graph's "schedules" ("" = none), whose value the node reads with
+/// RunContext::schedule.
+enum class ParamType { Int, Float, Bool, String, Path, Layer, Schedule };
 
 /// A param's value. `std::monostate` as a default means "required: no default".
 using ParamValue = std::variant<std::monostate, std::int64_t, double, bool, std::string>;
@@ -62,6 +64,8 @@ inline const char* to_string(ParamType t) {
       return "string";
     case ParamType::Layer:
       return "layer";
+    case ParamType::Schedule:
+      return "schedule";
     default:
       return "path";
   }
@@ -120,9 +124,23 @@ class Contract {
   Contract& param_layer(std::string name, std::string family, std::string default_type, std::string doc);
   /// For a Layer type: the family it belongs to, which params of that family accept.
   Contract& family(std::string name);
+  /// A param naming one of the graph's schedules (default: none), which the node reads while it
+  /// runs (a fade-in alpha, say) with RunContext::schedule(params.text(name)).
+  Contract& param_schedule(std::string name, std::string doc);
   /// The node differentiates its own inputs inside forward (gradient penalties, R1): the plan
   /// keeps the graph of its inputs for a second derivative.
   Contract& second_order(bool value = true);
+
+  // Roles: what the engine does with a node is read here, never from its type's name.
+  /// A source whose rows are data (images/s and images seen count them), not noise.
+  Contract& counts_rows(bool value = true);
+  /// A function that scores a draw of samples: evaluations run it when none are named.
+  Contract& metric(bool value = true);
+  /// A writer the engine picks for outputs.samples that names none, when the value's rank fits
+  /// its input.
+  Contract& default_writer(bool value = true);
+  /// The param of a class-label source that `ganglion sample --classes` sets.
+  Contract& classes_param(std::string name);
 
   const std::string& type() const { return type_; }
   NodeKind kind() const { return kind_; }
@@ -132,6 +150,10 @@ class Contract {
   const std::vector<ParamSpec>& params() const { return params_; }
   bool is_second_order() const { return second_order_; }
   const std::string& layer_family() const { return family_; }
+  bool counts_rows_as_data() const { return counts_rows_; }
+  bool is_metric() const { return metric_; }
+  bool is_default_writer() const { return default_writer_; }
+  const std::string& classes_param_name() const { return classes_param_; }
 
   const PortSpec* find_input(const std::string& name) const;
   const PortSpec* find_output(const std::string& name) const;
@@ -145,6 +167,14 @@ class Contract {
   std::vector<ParamSpec> params_;
   bool second_order_ = false;
   std::string family_;
+  bool counts_rows_ = false, metric_ = false, default_writer_ = false;
+  std::string classes_param_;
+
+  template <class T>
+  Contract& set(T& field, T value) {
+    field = std::move(value);
+    return *this;
+  }
 };
 
 // Inline so that the SDK stays header-only for out-of-tree plugins.
@@ -204,14 +234,16 @@ inline Contract& Contract::param_layer(std::string name, std::string family, std
   params_.push_back(std::move(spec));
   return *this;
 }
-inline Contract& Contract::family(std::string name) {
-  family_ = std::move(name);
+inline Contract& Contract::family(std::string name) { return set(family_, std::move(name)); }
+inline Contract& Contract::param_schedule(std::string name, std::string doc) {
+  params_.push_back({std::move(name), ParamType::Schedule, std::string(), {}, {}, std::move(doc)});
   return *this;
 }
-inline Contract& Contract::second_order(bool value) {
-  second_order_ = value;
-  return *this;
-}
+inline Contract& Contract::second_order(bool value) { return set(second_order_, std::move(value)); }
+inline Contract& Contract::counts_rows(bool value) { return set(counts_rows_, std::move(value)); }
+inline Contract& Contract::metric(bool value) { return set(metric_, std::move(value)); }
+inline Contract& Contract::default_writer(bool value) { return set(default_writer_, std::move(value)); }
+inline Contract& Contract::classes_param(std::string name) { return set(classes_param_, std::move(name)); }
 inline const PortSpec* Contract::find_input(const std::string& name) const {
   for (const auto& p : inputs_)
     if (p.name == name) return &p;

@@ -4,6 +4,7 @@
 
 #include <torch/version.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -84,6 +85,9 @@ NodeType node_type() {
 /// read it from a plugin of any ABI and refuse it cleanly.
 struct PluginDescriptor {
   int sdk_abi;
+  /// sizeof(PluginDescriptor) where the plugin was built: a field added at the end by a later SDK
+  /// is read only from plugins whose descriptor is large enough to hold it.
+  std::uint32_t size;
   /// libstdc++'s string ABI (_GLIBCXX_USE_CXX11_ABI, -1 elsewhere): std::string and std::function
   /// cross the boundary, so both sides must agree.
   int cxx11_abi;
@@ -94,6 +98,8 @@ struct PluginDescriptor {
   /// Registers the plugin's types; returns nullptr, or a message when registration failed.
   /// Never throws: the macro catches everything at the library boundary.
   const char* (*register_types)(TypeRegistrar& registrar);
+  /// Room for what later SDKs add without changing the ABI: zero.
+  const void* reserved[8];
 };
 
 }  // namespace ganglion
@@ -109,24 +115,30 @@ struct PluginDescriptor {
 
 /// Declares a plugin. Write the registration body after it:
 ///   GANGLION_PLUGIN("nets", "0.1.0") { registrar.add(ganglion::node_type<MyNet>()); }
-#define GANGLION_PLUGIN(NAME, VERSION)                                                                    \
-  static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar);                             \
-  static const char* ganglion_register_guarded_(::ganglion::TypeRegistrar& registrar) {                   \
-    static std::string error;                                                                             \
-    try {                                                                                                 \
-      ganglion_register_types_(registrar);                                                                \
-      return nullptr;                                                                                     \
-    } catch (const std::exception& e) {                                                                   \
-      error = e.what();                                                                                   \
-    } catch (...) {                                                                                       \
-      error = "unknown exception";                                                                        \
-    }                                                                                                     \
-    return error.c_str();                                                                                 \
-  }                                                                                                       \
-  extern "C" __attribute__((visibility("default"))) const ::ganglion::PluginDescriptor*                   \
-  GANGLION_PLUGIN_ENTRY() {                                                                               \
-    static const ::ganglion::PluginDescriptor descriptor{                                                 \
-        GANGLION_SDK_ABI, GANGLION_CXX11_ABI, NAME, VERSION, TORCH_VERSION, &ganglion_register_guarded_}; \
-    return &descriptor;                                                                                   \
-  }                                                                                                       \
+#define GANGLION_PLUGIN(NAME, VERSION)                                                         \
+  static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar);                  \
+  static const char* ganglion_register_guarded_(::ganglion::TypeRegistrar& registrar) {        \
+    static std::string error;                                                                  \
+    try {                                                                                      \
+      ganglion_register_types_(registrar);                                                     \
+      return nullptr;                                                                          \
+    } catch (const std::exception& e) {                                                        \
+      error = e.what();                                                                        \
+    } catch (...) {                                                                            \
+      error = "unknown exception";                                                             \
+    }                                                                                          \
+    return error.c_str();                                                                      \
+  }                                                                                            \
+  extern "C" __attribute__((visibility("default"))) const ::ganglion::PluginDescriptor*        \
+  GANGLION_PLUGIN_ENTRY() {                                                                    \
+    static const ::ganglion::PluginDescriptor descriptor{GANGLION_SDK_ABI,                     \
+                                                         sizeof(::ganglion::PluginDescriptor), \
+                                                         GANGLION_CXX11_ABI,                   \
+                                                         NAME,                                 \
+                                                         VERSION,                              \
+                                                         TORCH_VERSION,                        \
+                                                         &ganglion_register_guarded_,          \
+                                                         {}};                                  \
+    return &descriptor;                                                                        \
+  }                                                                                            \
   static void ganglion_register_types_(::ganglion::TypeRegistrar& registrar)

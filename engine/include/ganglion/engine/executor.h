@@ -91,6 +91,8 @@ class Executor {
   const torch::optim::Optimizer& optimizer(int entry) const { return *optimizers_.at(entry); }
   /// Rows of data drawn so far in the run (checkpointed): what StyleGAN2 counts as images seen.
   std::int64_t images_seen() const { return images_seen_; }
+  /// The stage a growing module has reached (0 before it grows).
+  std::int64_t module_stage(int module) const { return stage_.at(module); }
   /// How many optimiser steps a module has taken.
   std::int64_t module_version(int module) const { return module_version_.at(module); }
   torch::Device device() const { return device_; }
@@ -118,6 +120,12 @@ class Executor {
   struct Value;
   class Context;
   void run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record);
+  /// Grows module `m` (and its EMA shadow) stage by stage up to `stage`, giving the new parameters
+  /// to its optimisers and its shadow.
+  void grow_to(int m, std::int64_t stage);
+  /// Grows every module whose "grow" schedule has risen by iteration `step`.
+  void grow_due(std::int64_t step);
+  std::vector<std::int64_t> stage_;  ///< by module
   /// The plan of the phases due at `step`.
   const std::vector<PhasePlan>& phases_due(std::int64_t step);
   void compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling);

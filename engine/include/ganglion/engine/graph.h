@@ -48,12 +48,30 @@ struct WeightsSpec {
   std::string module;  ///< the module's name in that checkpoint
 };
 
+/// A graph-level schedule ("schedules"): a value that changes with training progress, a
+/// piecewise-linear (or stepwise) function of the iteration or of the images seen. Nodes read it
+/// through RunContext::schedule; a module's "grow" follows one.
+struct ScheduleSpec {
+  std::string name;
+  bool by_images = false;  ///< x is the images seen, else the iteration
+  bool stepwise = false;   ///< the value of the last point at or before x, else linear between points
+  std::vector<std::pair<double, double>> points;  ///< (x, value), x increasing
+  std::string pointer;
+
+  /// The value at iteration `step` with `images` seen: the first point's value before it, the
+  /// last's after it.
+  double at(std::int64_t step, std::int64_t images) const;
+};
+
 struct ModuleEntry {
   std::string name;
   const RegisteredType* type = nullptr;
   Params params;
   EmaSpec ema;
   WeightsSpec weights;
+  /// Index into Graph::schedules of the schedule whose whole value is the module's stage (it grows
+  /// when it rises), or -1.
+  int grow = -1;
   std::string pointer;  ///< JSON pointer of its entry, for messages
 };
 
@@ -179,6 +197,7 @@ struct Graph {
   std::vector<NodeEntry> nodes;
   std::vector<PhaseSpec> phases;
   std::vector<OptimizerEntry> optimizers;
+  std::vector<ScheduleSpec> schedules;
   OutputsSpec outputs;
   /// What validates but is probably not what the author meant (a module nothing trains or loads,
   /// a phase that trains both sides of an adversarial pair); commands print them on stderr.
@@ -188,6 +207,7 @@ struct Graph {
 
   int find_node(const std::string& name) const;
   int find_module(const std::string& name) const;
+  int find_schedule(const std::string& name) const;
   /// "batch.image", or "fake" when the node has one output.
   std::string port_name(const PortRef& ref) const;
 };
