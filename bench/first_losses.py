@@ -53,6 +53,22 @@ def cpu_isa():
     return []
 
 
+def cpu_id():
+    """Family, model and cache size: two CPUs alike in these choose the same kernel blockings."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return "family %s model %s, cache %s" % (fields.get("cpu family", "?"), fields.get("model", "?"),
+                                            fields.get("cache size", "?"))
+
+
 def shipped_graphs():
     names = []
     for f in sorted(os.listdir(os.path.join(ROOT, "graphs"))):
@@ -122,6 +138,7 @@ def main():
                 "command": "bench/first_losses.py record " + args.file,
                 "cpu": cpu_model(),
                 "isa": cpu_isa(),
+                "cpu_id": cpu_id(),
                 "steps": args.steps,
                 "graphs": results,
             }
@@ -131,9 +148,9 @@ def main():
             print("wrote", args.file)
             return 0
         failed = 0
-        if recorded.get("cpu") != cpu_model() or recorded.get("isa") != cpu_isa():
-            print("note: recorded on", recorded.get("cpu"), recorded.get("isa"), "and running on", cpu_model(),
-                  cpu_isa(), "- other kernels may round differently")
+        if (recorded.get("cpu"), recorded.get("isa"), recorded.get("cpu_id")) != (cpu_model(), cpu_isa(), cpu_id()):
+            print("note: recorded on", recorded.get("cpu"), recorded.get("cpu_id"), recorded.get("isa"),
+                  "and running on", cpu_model(), cpu_id(), cpu_isa(), "- other kernels may round differently")
         for name, losses in results.items():
             want = recorded["graphs"].get(name)
             if want is None:

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "ganglion/engine/json_file.h"
 #include "test_support.h"
@@ -29,6 +30,23 @@ nlohmann::json cpu_isa() {
   return out;
 }
 
+/// Family, model and cache size (bench/first_losses.py's cpu_id): CPUs alike in these choose the
+/// same kernel blockings.
+std::string cpu_id() {
+  std::ifstream in("/proc/cpuinfo");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(in, line) && !line.empty();) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto key = line.substr(0, colon), value = line.substr(colon + 1);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields[key] = value;
+  }
+  const auto get = [&](const char* k) { return fields.count(k) ? fields[k] : std::string("?"); };
+  return "family " + get("cpu family") + " model " + get("model") + ", cache " + get("cache size");
+}
+
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)
@@ -46,10 +64,12 @@ std::string cpu_model() {
 TEST_CASE("FirstLosses.ShippedGraphsTrainAsBeforeEngineV2") {
   REQUIRE(test::mnist_available());
   const json recorded = load_json_file(std::string(GANGLION_SOURCE_DIR) + "/tests/golden/first-losses.json");
-  const bool same_cpu = recorded.at("cpu") == cpu_model() && recorded.at("isa") == cpu_isa();
+  const bool same_cpu = recorded.at("cpu") == cpu_model() && recorded.at("isa") == cpu_isa() &&
+                        recorded.value("cpu_id", "") == cpu_id();
   if (!same_cpu)
-    MESSAGE("recorded on " << recorded.at("cpu") << " " << recorded.at("isa").dump() << ", running on "
-                           << cpu_model() << " " << cpu_isa().dump()
+    MESSAGE("recorded on " << recorded.at("cpu") << " " << recorded.value("cpu_id", "") << " "
+                           << recorded.at("isa").dump() << ", running on " << cpu_model() << " " << cpu_id()
+                           << " " << cpu_isa().dump()
                            << ": comparing the first 3 steps within 1e-3 instead of bit for bit");
   // Each exercises a planner path: reuse (dcgan), every-N phases (r1-ema), repeats with per-phase
   // draws and a double backward (wgan-gp), MLPs on a mixture (ring).
