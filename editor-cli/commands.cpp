@@ -70,12 +70,20 @@ PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = f
 /// The graph the command's first argument names, with its --set and --include; its warnings (what
 /// validates but is probably a mistake) go to stderr.
 Graph graph_of(const ParsedArgs& args, const PluginRegistry& registry,
-               const std::vector<std::string>& extra_overrides = {}) {
+               const std::vector<std::string>& extra_overrides = {}, bool warn = true) {
   std::vector<std::string> overrides = args.values("set");
   overrides.insert(overrides.end(), extra_overrides.begin(), extra_overrides.end());
   Graph graph = load_graph(args.positional[0], overrides, registry, args.values("include"));
-  for (const auto& w : graph.warnings) std::fprintf(stderr, "%s\n", w.format().c_str());
+  if (warn)
+    for (const auto& w : graph.warnings) std::fprintf(stderr, "%s\n", w.format().c_str());
   return graph;
+}
+
+/// "a, b, c", or "none".
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? std::string("none") : out;
 }
 
 /// The value of option --`name` as a whole number of at least `min`; nothing when it is absent.
@@ -192,14 +200,9 @@ std::string writer_for_extension(const PluginRegistry& registry, const std::stri
   }
   if (matches.size() == 1) return matches.front();
   if (matches.empty())
-    throw UserError("--out " + out + ": no loaded writer writes " + ext + " files; writers: " + [&] {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return list.empty() ? std::string("none") : list;
-    }());
-  std::string list;
-  for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
-  throw UserError("--out " + out + ": several writers write " + ext + " files (" + list +
+    throw UserError("--out " + out + ": no loaded writer writes " + ext +
+                    " files; writers: " + joined(known));
+  throw UserError("--out " + out + ": several writers write " + ext + " files (" + joined(matches) +
                   "): choose one with --set outputs.samples.writer=TYPE");
 }
 
@@ -218,11 +221,9 @@ int sample_command(const ParsedArgs& args) {
     // own writer, so another one starts from its defaults.
     const std::string writer = writer_for_extension(registry, out_ext, args.value("out"));
     const nlohmann::json document = load_json_file(file);
-    const nlohmann::json declared = document.contains("outputs") && document["outputs"].is_object() &&
-                                            document["outputs"].contains("samples") &&
-                                            document["outputs"]["samples"].is_object()
-                                        ? document["outputs"]["samples"].value("writer", nlohmann::json())
-                                        : nlohmann::json();
+    const nlohmann::json::json_pointer writer_field("/outputs/samples/writer");
+    const nlohmann::json declared =
+        document.contains(writer_field) ? document.at(writer_field) : nlohmann::json();
     // A graph that names no writer gets the default one for its value's rank, which may be this.
     const bool default_fits = declared.is_null() && registry.find(writer)->type.contract.is_default_writer();
     if (declared != writer && !default_fits) {
@@ -230,7 +231,8 @@ int sample_command(const ParsedArgs& args) {
       overrides.push_back("outputs.samples.params={}");
     }
   }
-  Graph graph = graph_of(args, registry, overrides);
+  // With --classes the graph is loaded again below; its warnings are printed then.
+  Graph graph = graph_of(args, registry, overrides, !args.has("classes"));
   if (args.has("classes")) {
     // The param each class-label source's contract names for it (noise/categorical's "pick").
     std::vector<std::pair<std::string, std::string>> pickers;
@@ -245,9 +247,7 @@ int sample_command(const ParsedArgs& args) {
     for (const auto& [name, param] : pickers)
       overrides.push_back("nodes." + name + ".params." + param + "=" +
                           nlohmann::json(args.value("classes")).dump());
-    std::vector<std::string> all = args.values("set");
-    all.insert(all.end(), overrides.begin(), overrides.end());
-    graph = load_graph(file, all, registry, args.values("include"));
+    graph = graph_of(args, registry, overrides);
   }
   if (!graph.outputs.samples.enabled)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");

@@ -29,6 +29,12 @@ std::uint64_t node_seed(std::uint64_t graph_seed, const std::string& name) {
   return h;
 }
 
+/// The seed of a sampling stream: draw 0 for sample grids, draw k for an evaluation's k-th batch,
+/// apart from the training stream seeded by `seed`.
+std::uint64_t sampling_seed(std::uint64_t seed, std::uint64_t draw) {
+  return seed ^ 0x5A4D504C45ull ^ (draw * 0x9E3779B97F4A7C15ull);
+}
+
 std::string describe(const NodeEntry& n) { return "node \"" + n.name + "\" (" + n.contract().type() + ")"; }
 
 /// The message of an exception from LibTorch or a plugin, without LibTorch's C++ backtrace.
@@ -70,26 +76,35 @@ class Executor::Context : public RunContext {
     if (s < 0) return RunContext::schedule(name);
     return owner_.graph_.schedules[s].at(step_, images_seen());
   }
-  at::Generator& node_generator() override {
-    if (node_ < 0) return generator();
+  at::Generator& node_generator() override { return node_ < 0 ? generator() : generator_of(node_); }
+
+  /// Node `node`'s own generator in the current stream, made on first use: seeded from the node's
+  /// seed (per rank), and while sampling from the draw as well.
+  at::Generator& generator_of(int node) {
     auto& pool = sampling_ ? sample_node_generators_ : node_generators_;
-    auto it = pool.find(node_);
+    auto it = pool.find(node);
     if (it == pool.end()) {
-      // Seeded from the node's own seed (per rank), and for sampling from the draw as well.
-      std::uint64_t seed = node_seed(seed_, owner_.graph_.nodes[node_].name);
-      if (sampling_) seed ^= 0x5A4D504C45ull ^ (draw_ * 0x9E3779B97F4A7C15ull);
-      it = pool.emplace(node_, at::make_generator<at::CPUGeneratorImpl>(seed)).first;
+      const std::uint64_t seed = node_seed(seed_, owner_.graph_.nodes[node].name);
+      it = pool.emplace(node, at::make_generator<at::CPUGeneratorImpl>(sampling_ ? sampling_seed(seed, draw_)
+                                                                                 : seed))
+               .first;
     }
     return it->second;
   }
+
+  /// While it lives, node_generator() gives node `node`'s generator.
+  struct Computing {
+    Computing(Context& ctx, int node) : ctx_(ctx) { ctx_.node_ = node; }
+    ~Computing() { ctx_.node_ = -1; }
+    Context& ctx_;
+  };
 
   /// Sampling draws the same noise every time, so successive sample grids are comparable; draw k
   /// of an evaluation gets noise of its own.
   void begin_sampling(std::uint64_t draw = 0) {
     sampling_ = true;
     draw_ = draw;
-    sample_generator_ =
-        at::make_generator<at::CPUGeneratorImpl>(seed_ ^ 0x5A4D504C45ull ^ (draw * 0x9E3779B97F4A7C15ull));
+    sample_generator_ = at::make_generator<at::CPUGeneratorImpl>(sampling_seed(seed_, draw));
     sample_node_generators_.clear();
   }
   void end_sampling() { sampling_ = false; }
@@ -258,16 +273,15 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
     switch (n.kind()) {
       case NodeKind::Module: {
         auto& net = sampling ? sampling_module(n.module) : modules_[n.module];
-        ctx.node_ = node;
+        const Context::Computing computing(ctx, node);
         v.outputs = net->forward(in, ctx);
-        ctx.node_ = -1;
         break;
       }
-      case NodeKind::Function:
-        ctx.node_ = node;
+      case NodeKind::Function: {
+        const Context::Computing computing(ctx, node);
         v.outputs = functions_[node]->forward(in, ctx);
-        ctx.node_ = -1;
         break;
+      }
       case NodeKind::Source:
         // The prefetcher's source is read only through the prefetcher (its thread owns it).
         if (sampling && (prefetchers_[node] || !sources_[node]->position().empty())) {
@@ -300,10 +314,8 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
         break;
     }
   } catch (const NodeFailure&) {
-    ctx.node_ = -1;
     throw;
   } catch (const std::exception& e) {
-    ctx.node_ = -1;
     throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
@@ -405,14 +417,13 @@ double EmaSpec::beta_at(std::int64_t step, std::int64_t images, std::int64_t see
 }
 
 const Executor::EmaPairs& Executor::ema_pairs(int m) {
-  auto& pairs = ema_pairs_[m];
-  // Paired by name, not by position, and again whenever the module's parameters change (a module
-  // that grows): a shadow tensor always averages the parameter of the same name.
-  const auto names = modules_[m]->named_parameters();
-  if (pairs.count == names.size() && !pairs.parameters.empty()) return pairs;
-  pairs = {};
+  // Paired by name, not by position, once, and again after the module grows (grow_to drops the
+  // pairs): a shadow tensor always averages the parameter of the same name.
+  auto found = ema_pairs_.find(m);
+  if (found != ema_pairs_.end()) return found->second;
+  EmaPairs pairs;
   auto shadow = ema_[m]->named_parameters();
-  for (const auto& p : names) {
+  for (const auto& p : modules_[m]->named_parameters()) {
     const torch::Tensor* dst = shadow.find(p.key());
     if (!dst)
       throw NodeFailure("the EMA shadow of module " + graph_.modules[m].name + " has no parameter " +
@@ -423,8 +434,7 @@ const Executor::EmaPairs& Executor::ema_pairs(int m) {
   auto shadow_buffers = ema_[m]->named_buffers();
   for (const auto& b : modules_[m]->named_buffers())
     if (const torch::Tensor* dst = shadow_buffers.find(b.key())) pairs.buffers.emplace_back(*dst, b.value());
-  pairs.count = names.size();
-  return pairs;
+  return ema_pairs_.emplace(m, std::move(pairs)).first->second;
 }
 
 void Executor::update_ema(int m, std::int64_t step) {
@@ -437,7 +447,7 @@ void Executor::update_ema(int m, std::int64_t step) {
 
 const std::vector<PhasePlan>& Executor::phases_due(std::int64_t step) {
   std::vector<char> due = due_phases(graph_, step);
-  if (std::all_of(due.begin(), due.end(), [](char d) { return d != 0; })) return plan_.phases;
+  if (every_phase_due(due)) return plan_.phases;
   // Planned once per combination of due phases: what is reused depends on what ran before.
   auto it = iteration_plans_.find(due);
   if (it == iteration_plans_.end())
@@ -483,7 +493,8 @@ void Executor::grow_to(int m, std::int64_t stage) {
       if (group >= 0 && optimizers_[o])
         for (const auto& p : added) optimizers_[o]->param_groups()[group].params().push_back(p);
     }
-    tracking_[m] = 2;  // unknown: the next phase sets requires_grad on old and new alike
+    tracking_[m] = 2;     // unknown: the next phase sets requires_grad on old and new alike
+    ema_pairs_.erase(m);  // paired again, new parameters included, at the next update
   }
 }
 
@@ -553,11 +564,9 @@ TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
   context_->begin_sampling();
   TensorMap out;
   try {
-    context_->node_ = node;
+    const Context::Computing computing(*context_, node);
     out = functions_[node]->forward(inputs, *context_);
-    context_->node_ = -1;
   } catch (const std::exception& e) {
-    context_->node_ = -1;
     context_->end_sampling();
     throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
@@ -742,9 +751,7 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       torch::Tensor node_state;
       if (!archive.try_read("rng/node/" + graph_.nodes[i].name, node_state)) continue;
-      context_->node_ = static_cast<int>(i);
-      context_->node_generator().set_state(node_state.to(torch::kCPU));
-      context_->node_ = -1;
+      context_->generator_of(static_cast<int>(i)).set_state(node_state.to(torch::kCPU));
     }
     what = "node state";
     for (size_t i = 0; i < functions_.size(); ++i) {

@@ -106,7 +106,9 @@ std::string type_name(const json& j) {
 }
 
 /// Whether `node` applies `module` or reads, directly or not, a node that does.
-bool influences(const Graph& g, int module, int node) {
+/// Every module that `node` applies or reads, directly or not, the output of.
+std::set<int> modules_upstream(const Graph& g, int node) {
+  std::set<int> out;
   std::vector<char> seen(g.nodes.size(), 0);
   std::vector<int> stack{node};
   while (!stack.empty()) {
@@ -114,11 +116,13 @@ bool influences(const Graph& g, int module, int node) {
     stack.pop_back();
     if (seen[v]) continue;  // also ends the walk on a cycle, which is reported elsewhere
     seen[v] = 1;
-    if (g.nodes[v].module == module) return true;
+    if (g.nodes[v].module >= 0) out.insert(g.nodes[v].module);
     for (const auto& [port, ref] : g.nodes[v].inputs) stack.push_back(ref.node);
   }
-  return false;
+  return out;
 }
+
+bool influences(const Graph& g, int module, int node) { return modules_upstream(g, node).count(module) > 0; }
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
@@ -126,6 +130,15 @@ std::string list_names(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
   return out.empty() ? "none" : out;
+}
+
+/// "no optimizer "X" (did you mean "Y"?); declared: ...", for a name that none of a section's
+/// entries has.
+std::string no_such(const std::string& what, const std::string& name, const std::vector<std::string>& names,
+                    const std::string& section) {
+  return "no " + what + " " + quote(name) + did_you_mean(name, names) +
+         (names.empty() ? "; the graph declares none under " + quote(section)
+                        : "; declared: " + list_names(names));
 }
 
 /// Everything the checks share: the document, where errors go, the registry.
@@ -858,10 +871,7 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
 
 bool Loader::schedule_named(const std::string& name, const std::string& where) {
   if (std::find(schedule_names_.begin(), schedule_names_.end(), name) != schedule_names_.end()) return true;
-  diags_.error(where,
-               "no schedule " + quote(name) + did_you_mean(name, schedule_names_) +
-                   (schedule_names_.empty() ? std::string("; the graph declares none under \"schedules\"")
-                                            : "; schedules: " + list_names(schedule_names_)));
+  diags_.error(where, no_such("schedule", name, schedule_names_, "schedules"));
   return false;
 }
 
@@ -970,10 +980,7 @@ void Loader::attach_optimizers(const json& phases, Graph& g) {
       const std::string name = chosen->get<std::string>();
       auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end()) {
-        diags_.error(p.pointer + "/optimizer",
-                     "no optimizer " + quote(name) + did_you_mean(name, names) +
-                         (names.empty() ? std::string("; the graph declares none under \"optimizers\"")
-                                        : "; declared: " + list_names(names)));
+        diags_.error(p.pointer + "/optimizer", no_such("optimizer", name, names, "optimizers"));
         continue;
       }
       p.optimizer = static_cast<int>(it - names.begin());
@@ -1016,14 +1023,6 @@ void Loader::attach_optimizers(const json& phases, Graph& g) {
                                   ") or remove it");
 }
 
-/// Every module a phase's loss depends on (applied upstream of it).
-std::set<int> modules_upstream(const Graph& g, int node) {
-  std::set<int> out;
-  for (size_t m = 0; m < g.modules.size(); ++m)
-    if (influences(g, static_cast<int>(m), node)) out.insert(static_cast<int>(m));
-  return out;
-}
-
 void Loader::warn_about_training(Graph& g) {
   // A module that nothing trains or loads keeps its random initial weights.
   for (size_t m = 0; m < g.modules.size(); ++m) {
@@ -1036,10 +1035,13 @@ void Loader::warn_about_training(Graph& g) {
   }
   // Adversarial pair: phase Q trains B against A, which its loss reads while frozen. A phase that
   // updates both A and B lets B's own update undo what Q trained (a G phase that also updates D).
+  std::vector<std::set<int>> read_by(g.phases.size());  // the modules each phase's loss reads
+  for (size_t q = 0; q < g.phases.size(); ++q)
+    if (g.phases[q].minimize.node >= 0) read_by[q] = modules_upstream(g, g.phases[q].minimize.node);
   for (size_t p = 0; p < g.phases.size(); ++p)
     for (size_t q = 0; q < g.phases.size(); ++q) {
       if (p == q || g.phases[q].minimize.node < 0) continue;
-      const std::set<int> read_by_q = modules_upstream(g, g.phases[q].minimize.node);
+      const std::set<int>& read_by_q = read_by[q];
       for (const auto& b : g.phases[p].update) {
         if (!g.phases[q].updates(b.module)) continue;
         for (const auto& a : g.phases[p].update)

@@ -30,6 +30,10 @@ std::vector<char> due_phases(const Graph& g, std::int64_t step) {
   return due;
 }
 
+bool every_phase_due(const std::vector<char>& due) {
+  return std::all_of(due.begin(), due.end(), [](char d) { return d != 0; });
+}
+
 Plan make_plan(const Graph& g) {
   Plan plan;
   plan.order = topological_order(g);
@@ -150,7 +154,7 @@ void describe_partial_iterations(std::ostream& out, const Graph& g, const Plan& 
   std::map<std::vector<char>, std::vector<std::int64_t>> seen;
   for (std::int64_t step = 1; step < start + period; ++step) {
     auto due = due_phases(g, step);
-    if (std::all_of(due.begin(), due.end(), [](char d) { return d != 0; })) continue;
+    if (every_phase_due(due)) continue;
     seen[due].push_back(step);
   }
   for (const auto& [due, steps] : seen) {

@@ -135,7 +135,6 @@ class Executor {
   /// (shadow, trained) tensors of a module's EMA, matched by name.
   struct EmaPairs {
     std::vector<std::pair<torch::Tensor, torch::Tensor>> parameters, buffers;
-    size_t count = 0;  ///< parameters of the module when paired
   };
   const EmaPairs& ema_pairs(int module);
   std::map<int, EmaPairs> ema_pairs_;

@@ -56,6 +56,9 @@ std::vector<PhasePlan> plan_iteration(const Graph& graph, const Plan& plan, cons
 /// Which phases are due at iteration `step`, by phase index.
 std::vector<char> due_phases(const Graph& graph, std::int64_t step);
 
+/// Whether `due` (from due_phases) flags every phase: the iteration Plan::phases plans.
+bool every_phase_due(const std::vector<char>& due);
+
 /// The plan in words a graph author understands.
 std::string describe_plan(const Graph& graph, const Plan& plan);
 
