@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include <ganglion/plugin.h>
 #include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/evaluation.h"
@@ -186,11 +187,11 @@ std::string writer_for_extension(const PluginRegistry& registry, const std::stri
                                  const std::string& out) {
   std::vector<std::string> matches, known;
   for (const auto& [name, t] : registry.types()) {
-    if (t.type.contract.kind() != NodeKind::Writer) continue;
+    if (t.contract.kind() != NodeKind::Writer) continue;
     NodeSetup setup;
     setup.name = name;
     try {
-      setup.params = defaults_of(t.type.contract);
+      setup.params = defaults_of(t.contract);
       const std::string e = samples_extension(*make_writer(t, setup));
       known.push_back(e + " (" + name + ")");
       if (e == ext) matches.push_back(name);
@@ -211,24 +212,48 @@ int sample_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   const std::string& file = args.positional[0];
   // --from, --out's extension and --classes are --set overrides, so the loader checks them as it
-  // checks the file.
+  // checks the file. A graph of named grids is overridden in the grid --grid names (default: the
+  // first).
+  const nlohmann::json document = load_json_file(file);
+  const nlohmann::json::json_pointer samples_field("/outputs/samples");
+  const nlohmann::json declared_samples =
+      document.contains(samples_field) ? document.at(samples_field) : nlohmann::json();
+  const bool named_grids = declared_samples.is_object() && !declared_samples.empty() &&
+                           !declared_samples.contains("from") && !declared_samples.contains("rows") &&
+                           declared_samples.begin()->is_object();
+  std::string grid_name = args.value("grid");
+  if (named_grids && grid_name.empty()) grid_name = declared_samples.begin().key();
+  if (!grid_name.empty() && !named_grids)
+    throw UserError(file + ": --grid " + grid_name +
+                    ": the graph's outputs.samples is one grid, not named grids");
+  if (named_grids && !declared_samples.contains(grid_name)) {
+    std::vector<std::string> names;
+    for (const auto& [name, grid] : declared_samples.items()) names.push_back(name);
+    throw UserError(file + ": --grid " + grid_name + ": no such grid" + did_you_mean(grid_name, names) +
+                    "; the graph's grids: " + joined(names));
+  }
+  const std::string prefix = named_grids ? "outputs.samples." + grid_name : "outputs.samples";
+  const nlohmann::json declared_grid = named_grids ? declared_samples[grid_name] : declared_samples;
   std::vector<std::string> overrides;
-  if (args.has("from"))
-    overrides.push_back("outputs.samples.from=" + nlohmann::json(args.value("from")).dump());
+  if (args.has("from")) {
+    if (declared_grid.is_object() && declared_grid.contains("rows"))
+      overrides.push_back(prefix + ".rows=" + nlohmann::json::array({args.value("from")}).dump());
+    else
+      overrides.push_back(prefix + ".from=" + nlohmann::json(args.value("from")).dump());
+  }
   const std::string out_ext = fs::path(args.value("out")).extension().string();
   if (!out_ext.empty()) {
     // The writer that declares --out's extension; the graph's writer params belong to the graph's
     // own writer, so another one starts from its defaults.
     const std::string writer = writer_for_extension(registry, out_ext, args.value("out"));
-    const nlohmann::json document = load_json_file(file);
-    const nlohmann::json::json_pointer writer_field("/outputs/samples/writer");
-    const nlohmann::json declared =
-        document.contains(writer_field) ? document.at(writer_field) : nlohmann::json();
+    const nlohmann::json declared = declared_grid.is_object() && declared_grid.contains("writer")
+                                        ? declared_grid["writer"]
+                                        : nlohmann::json();
     // A graph that names no writer gets the default one for its value's rank, which may be this.
-    const bool default_fits = declared.is_null() && registry.find(writer)->type.contract.is_default_writer();
+    const bool default_fits = declared.is_null() && registry.find(writer)->contract.is_default_writer();
     if (declared != writer && !default_fits) {
-      overrides.push_back("outputs.samples.writer=" + nlohmann::json(writer).dump());
-      overrides.push_back("outputs.samples.params={}");
+      overrides.push_back(prefix + ".writer=" + nlohmann::json(writer).dump());
+      overrides.push_back(prefix + ".params={}");
     }
   }
   // With --classes the graph is loaded again below; its warnings are printed then.
@@ -249,37 +274,38 @@ int sample_command(const ParsedArgs& args) {
                           nlohmann::json(args.value("classes")).dump());
     graph = graph_of(args, registry, overrides);
   }
-  if (!graph.outputs.samples.enabled)
+  const SamplesSpec* grid = graph.find_samples(grid_name);
+  if (!grid)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
   const std::optional<long long> count = whole_number(args, "count", 1);
   torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
   const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
-  const std::shared_ptr<Writer> writer = make_samples_writer(graph);
+  const std::string extension = samples_extension(*make_samples_writer(graph, *grid));
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
   executor.set_sample_with_ema(sample_with_ema(args));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
-  const PortRef& from = graph.outputs.samples.from;
   torch::Tensor value;
   try {
     // Without --count, one batch with the noise of the run's own sample grids.
-    value = count ? executor.draw(from, *count) : executor.sample(from);
+    value = sample_grid(executor, graph, *grid,
+                        count ? std::optional<std::int64_t>(*count) : std::optional<std::int64_t>());
   } catch (const NodeFailure& e) {
     throw UserError(graph.file, e.pointer(), std::string(e.what()) + " (sampling " + checkpoint + ")");
   }
   std::string out = args.value("out");
-  if (out.empty()) {
-    char name[48];
-    std::snprintf(name, sizeof name, "sample-step-%08lld", static_cast<long long>(step));
-    out = (fs::path(run_dir.empty() ? "." : run_dir) / (name + samples_extension(*writer))).string();
-  }
+  if (out.empty())
+    out = (fs::path(run_dir.empty() ? "." : run_dir) / ("sample-" + grid->file_stem(step) + extension))
+              .string();
   try {
-    write_samples(graph, *writer, value, out);
+    write_samples(graph, *grid, value, out);
   } catch (const NodeFailure& e) {
     throw UserError(out, "", e.what());
   }
+  std::string what;
+  for (const auto& r : grid->rows) what += (what.empty() ? "" : ", ") + graph.port_name(r);
   std::printf("wrote %s: %lld rows of %s at step %lld\n", out.c_str(),
-              static_cast<long long>(value.dim() > 0 ? value.size(0) : 1), graph.port_name(from).c_str(),
+              static_cast<long long>(value.dim() > 0 ? value.size(0) : 1), what.c_str(),
               static_cast<long long>(step));
   return 0;
 }
@@ -305,8 +331,8 @@ int plugins_command(const ParsedArgs& args) {
     nlohmann::json out{{"types", nlohmann::json::array()}, {"skipped", nlohmann::json::array()}};
     for (const auto& [name, t] : registry.types())
       out["types"].push_back({{"type", name},
-                              {"kind", to_string(t.type.contract.kind())},
-                              {"doc", t.type.contract.description()},
+                              {"kind", to_string(t.contract.kind())},
+                              {"doc", t.contract.description()},
                               {"plugin", t.plugin},
                               {"version", t.plugin_version},
                               {"file", t.file}});
@@ -316,8 +342,8 @@ int plugins_command(const ParsedArgs& args) {
     return 0;
   }
   for (const auto& [name, t] : registry.types())
-    std::printf("%-28s %-9s %s (plugin %s %s)\n", name.c_str(), to_string(t.type.contract.kind()),
-                t.type.contract.description().c_str(), t.plugin.c_str(), t.plugin_version.c_str());
+    std::printf("%-28s %-9s %s (plugin %s %s)\n", name.c_str(), to_string(t.contract.kind()),
+                t.contract.description().c_str(), t.plugin.c_str(), t.plugin_version.c_str());
   for (const auto& s : registry.skipped()) std::printf("skipped %s: %s\n", s.file.c_str(), s.reason.c_str());
   return 0;
 }
@@ -392,7 +418,7 @@ int inspect_command(const ParsedArgs& args) {
   if (!t)
     throw UserError("no node type \"" + name + "\"" + did_you_mean(name, registry.type_names()) +
                     " (`ganglion plugins` lists them)");
-  const Contract& c = t->type.contract;
+  const Contract& c = t->contract;
   std::ostringstream out;
   out << c.type() << "\n  " << c.description() << "\n\n";
   out << "kind:     " << to_string(c.kind()) << (c.is_second_order() ? " (differentiates its inputs)" : "")
@@ -413,15 +439,21 @@ int inspect_command(const ParsedArgs& args) {
     out << title << ":\n";
     if (list.empty()) out << "  (none)\n";
     for (const auto& p : list)
-      out << "  " << p.name << "  " << to_string(p.dtype) << " [" << (p.shape.empty() ? "scalar" : p.shape)
-          << "]" << (p.optional ? " optional" : "") << "  " << p.doc << "\n";
+      out << "  " << p.name << (p.group ? ".NAME" : "") << "  " << to_string(p.dtype) << " ["
+          << (p.shape.empty() ? "scalar" : p.shape) << "]"
+          << (p.group ? " group of any number" +
+                            (p.min_count > 0 ? std::string(", at least ") + std::to_string(p.min_count) : "")
+              : p.optional ? " optional"
+                           : "")
+          << "  " << p.doc << "\n";
   };
   ports("inputs", c.inputs());
   ports("outputs", c.outputs());
   out << "params:\n";
   if (c.params().empty()) out << "  (none)\n";
   for (const auto& p : c.params()) {
-    out << "  " << p.name << "  " << to_string(p.type)
+    out << "  " << p.name << (p.input_group.empty() ? "" : ".NAME (one per input " + p.input_group + ".NAME)")
+        << "  " << to_string(p.type)
         << (p.type == ParamType::Layer ? " (family " + p.family + ")" : std::string()) << " = "
         << value_text(p.default_value);
     const auto bound = [&](const std::optional<double>& b, const char* none) {
@@ -488,6 +520,7 @@ std::vector<CommandSpec> commands() {
        {{"checkpoint", "PATH",
          "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
         {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
+        {"grid", "NAME", "which of the graph's named samples grids (default: the first by name)"},
         {"classes", "LIST",
          "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets the "
          "classes param of every class-label source (noise/categorical's pick)"},

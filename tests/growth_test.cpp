@@ -22,15 +22,6 @@ namespace {
 
 const std::string kTestNodes = std::string(GANGLION_TEST_PLUGIN_DIR) + "/test-nodes";
 
-const PluginRegistry& registry_with_test_nodes() {
-  static PluginRegistry registry = [] {
-    PluginRegistry r;
-    r.load(PluginRegistry::search_path({kTestNodes}));
-    return r;
-  }();
-  return registry;
-}
-
 /// The ring GAN with H, a growing residual MLP, refining G's points before D scores them: H grows
 /// at iterations 3 and 5 and keeps an EMA; phase M minimises test/remember's loss.
 json growing_ring() {
@@ -83,7 +74,7 @@ TEST_CASE("Schedules.PiecewiseLinearOrStepwiseByIterationsOrImages") {
 TEST_CASE("Schedules.MistakesAreNamed") {
   auto g = growing_ring();
   g["modules"]["H"]["grow"] = "stagee";
-  const auto& r = registry_with_test_nodes();
+  const auto& r = test::builtin_registry();
   auto errors = [&](const json& doc) { return test::error_of([&] { build_graph(doc, "g.json", r); }); };
   CHECK(errors(g).find("g.json: /modules/H/grow: no schedule \"stagee\" (did you mean \"stage\"?)") !=
         std::string::npos);
@@ -101,7 +92,7 @@ TEST_CASE("Schedules.MistakesAreNamed") {
 }
 
 TEST_CASE("Growth.AModuleGrowsOnItsScheduleAndItsNewParametersTrain") {
-  const Graph graph = build_graph(growing_ring(), "grow.json", registry_with_test_nodes());
+  const Graph graph = build_graph(growing_ring(), "grow.json", test::builtin_registry());
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::kCPU);
   const int h = graph.find_module("H");

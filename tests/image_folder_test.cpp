@@ -142,12 +142,11 @@ TEST_CASE("Nets.DcganAt32And128") {
     CAPTURE(res);
     NodeSetup g, d;
     const auto& registry = test::builtin_registry();
-    g.params =
-        defaults_of(registry.find("nets/dcgan-generator")->type.contract, {{"z_dim", std::int64_t{8}},
-                                                                           {"width", std::int64_t{4}},
-                                                                           {"channels", std::int64_t{3}},
-                                                                           {"resolution", res}});
-    d.params = defaults_of(registry.find("nets/dcgan-discriminator")->type.contract,
+    g.params = defaults_of(registry.find("nets/dcgan-generator")->contract, {{"z_dim", std::int64_t{8}},
+                                                                             {"width", std::int64_t{4}},
+                                                                             {"channels", std::int64_t{3}},
+                                                                             {"resolution", res}});
+    d.params = defaults_of(registry.find("nets/dcgan-discriminator")->contract,
                            {{"width", std::int64_t{4}}, {"channels", std::int64_t{3}}, {"resolution", res}});
     auto gen = make_module(*registry.find("nets/dcgan-generator"), g);
     auto dis = make_module(*registry.find("nets/dcgan-discriminator"), d);

@@ -82,7 +82,7 @@ const RegisteredType& registered(const std::string& type) {
 NodeSetup node_setup(const std::string& type, const std::map<std::string, ParamValue>& params,
                      std::uint64_t seed) {
   NodeSetup setup;
-  setup.params = defaults_of(registered(type).type.contract, params);
+  setup.params = defaults_of(registered(type).contract, params);
   setup.seed = seed;
   return setup;
 }

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ganglion/node.h>
+#include <ganglion/plugin.h>
 #include <nlohmann/json.hpp>
 
 #include <functional>

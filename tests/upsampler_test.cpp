@@ -21,9 +21,9 @@ const std::vector<std::string> kUpsamplers{"upsamplers/transposed-conv", "upsamp
 torch::nn::AnyModule make_upsampler(const std::string& type, const LayerArgs& args,
                                     const std::map<std::string, ParamValue>& params = {}) {
   const RegisteredType& t = test::registered(type);
-  REQUIRE(t.type.contract.kind() == NodeKind::Layer);
-  CHECK(t.type.contract.layer_family() == "upsampler");
-  return t.type.make_layer(test::node_setup(type, params), args);
+  REQUIRE(t.contract.kind() == NodeKind::Layer);
+  CHECK(t.contract.layer_family() == "upsampler");
+  return t.type->make_layer(test::node_setup(type, params), args);
 }
 
 std::string load_error(const nlohmann::json& document) {

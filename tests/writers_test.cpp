@@ -114,7 +114,7 @@ TEST_CASE("Writers.TheDefaultWriterIsTheOneWhoseContractSaysSoAndFitsTheRank") {
   // Images: io/png-grid declares itself the default for B,C,H,W.
   auto g = test::dcgan_graph();
   g["outputs"]["samples"].erase("writer");
-  CHECK(build_graph(g, "g.json", test::builtin_registry()).outputs.samples.writer->type.contract.type() ==
+  CHECK(build_graph(g, "g.json", test::builtin_registry()).outputs.samples.at(0).writer->contract.type() ==
         "io/png-grid");
   // Noise vectors: no default writer takes them, and the message says what there is.
   g["outputs"]["samples"]["from"] = "z";

@@ -7,10 +7,12 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <set>
 
+#include <ganglion/plugin.h>
 #include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/optimizers.h"
 #include "ganglion/engine/plugin_registry.h"
@@ -44,8 +46,66 @@ std::string message_of(const std::exception& e) {
 }
 
 bool dtype_matches(DType want, const torch::Tensor& t) {
-  if (want == DType::Any) return true;
-  return want == DType::Long ? !t.is_floating_point() : t.is_floating_point();
+  switch (want) {
+    case DType::Float:
+      return t.is_floating_point();
+    case DType::Long:
+      return !t.is_floating_point() && !t.is_complex() && t.scalar_type() != torch::kBool;
+    case DType::Bool:
+      return t.scalar_type() == torch::kBool;
+    default:
+      return true;
+  }
+}
+
+/// Checks a node's tensors against its contract: each input's dtype and rank, and across inputs
+/// and (once computed) outputs, that a dimension name ("B", "T") has one size and a number is
+/// that size. Throws NodeFailure naming the ports.
+void check_ports(const NodeEntry& n, const TensorMap& in, const TensorMap* out) {
+  const Contract& c = n.contract();
+  const std::string node = "node \"" + n.name + "\" (" + c.type() + ")";
+  std::map<std::string, std::pair<std::int64_t, std::string>> sizes;  // name -> (size, where)
+  auto bind = [&](const PortSpec& spec, const std::string& where, const torch::Tensor& t) {
+    const auto dims = spec.dimensions();
+    if (static_cast<std::int64_t>(dims.size()) != t.dim()) return;  // rank is checked apart
+    for (size_t d = 0; d < dims.size(); ++d) {
+      const std::string& name = dims[d];
+      const std::int64_t size = t.size(static_cast<std::int64_t>(d));
+      if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
+        if (size != std::stoll(name))
+          throw NodeFailure(node + ": " + where + " has size " + std::to_string(size) + " in dimension " +
+                                std::to_string(d) + ", but its contract (\"" + spec.shape + "\") says " +
+                                name,
+                            n.pointer);
+        continue;
+      }
+      auto [it, fresh] = sizes.emplace(name, std::make_pair(size, where));
+      if (!fresh && it->second.first != size)
+        throw NodeFailure(node + ": dimension " + name + " is " + std::to_string(it->second.first) + " in " +
+                              it->second.second + " but " + std::to_string(size) + " in " + where +
+                              " (the contract names both " + name + ", so they must agree)",
+                          n.pointer);
+    }
+  };
+  for (const auto& [port, t] : in) {
+    const PortSpec* spec = c.find_input(port);
+    if (!spec || !t.defined()) continue;
+    const std::string where = "input \"" + port + "\"";
+    if (!dtype_matches(spec->dtype, t))
+      throw NodeFailure(node + ": " + where + " is " + std::string(t.dtype().name()) +
+                            " but its contract says " + to_string(spec->dtype),
+                        n.pointer);
+    if (spec->rank() >= 0 && t.dim() != spec->rank())
+      throw NodeFailure(node + ": " + where + " has " + std::to_string(t.dim()) +
+                            " dimensions but its contract says \"" + spec->shape + "\"",
+                        n.pointer);
+    bind(*spec, where, t);
+  }
+  if (!out) return;
+  for (const auto& spec : c.outputs()) {
+    auto it = out->find(spec.name);
+    if (it != out->end() && it->second.defined()) bind(spec, "output \"" + spec.name + "\"", it->second);
+  }
 }
 
 }  // namespace
@@ -156,7 +216,7 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, P
     } catch (const UserError&) {
       throw;
     } catch (const std::exception& e) {
-      diags.error(m.pointer, m.type->type.contract.type() + " rejected its params: " + message_of(e));
+      diags.error(m.pointer, m.type->contract.type() + " rejected its params: " + message_of(e));
       modules_.push_back(nullptr);
       ema_.push_back(nullptr);
     }
@@ -181,10 +241,9 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, P
   for (size_t i = 0; i < n; ++i) {
     const NodeEntry& node = graph.nodes[i];
     try {
-      if (node.kind() == NodeKind::Function)
-        functions_[i] = make_function(*node.type, setup_for(node.name, node.params));
+      if (node.kind() == NodeKind::Function) functions_[i] = make_function(*node.type, setup_for(node));
       if (node.kind() == NodeKind::Source) {
-        sources_[i] = make_source(*node.type, setup_for(node.name, node.params));
+        sources_[i] = make_source(*node.type, setup_for(node));
         if (sources_[i]->prefetchable())
           prefetchers_[i] = std::make_unique<Prefetcher>(sources_[i], node.name);
       }
@@ -198,13 +257,14 @@ Executor::Executor(const Graph& graph, const Plan& plan, torch::Device device, P
     for (const auto& [port, ref] : node.inputs) per_phase_[v] |= per_phase_[ref.node];
   }
   if (diags.empty()) {
-    std::vector<std::shared_ptr<torch::nn::Module>> plain(modules_.begin(), modules_.end());
+    ModuleMultipliers multipliers;
+    for (const auto& net : modules_) multipliers.push_back(net->learning_rate_multipliers());
     for (const auto& entry : graph.optimizers) {
       try {
-        optimizers_.push_back(make_optimizer(entry, plain));
+        optimizers_.push_back(make_optimizer(entry, modules_, multipliers));
       } catch (const std::exception& e) {
         diags.error(entry.pointer, message_of(e));
-        optimizers_.push_back(nullptr);
+        optimizers_.emplace_back();
       }
     }
   }
@@ -221,6 +281,12 @@ NodeSetup Executor::setup_for(const std::string& name, const Params& params) con
   s.rank = placement_.rank;
   s.world_size = placement_.world_size;
   s.name = name;
+  return s;
+}
+
+NodeSetup Executor::setup_for(const NodeEntry& node) const {
+  NodeSetup s = setup_for(node.name, node.params);
+  for (const auto& [port, ref] : node.inputs) s.inputs.push_back(port);
   return s;
 }
 
@@ -267,7 +333,12 @@ void Executor::check_outputs(int node, const TensorMap& out) {
 void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling) {
   const NodeEntry& n = graph_.nodes[node];
   TensorMap in;
-  for (const auto& [port, ref] : n.inputs) in[port] = cache.at(ref.node).outputs.at(ref.port);
+  for (const auto& [port, ref] : n.inputs) {
+    const torch::Tensor& t = cache.at(ref.node).outputs.at(ref.port);
+    // A stale reference reads an earlier phase's value as a constant.
+    in[port] = n.stale_inputs.count(port) ? t.detach() : t;
+  }
+  if (n.kind() != NodeKind::Source) check_ports(n, in, nullptr);
   Value v;
   try {
     switch (n.kind()) {
@@ -290,13 +361,13 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
           // covers as much of the data set as it asks for.
           if (ctx.draw_ == 0) {
             if (sample_batches_[node].empty()) {
-              auto copy = make_source(*n.type, setup_for(n.name, n.params));
+              auto copy = make_source(*n.type, setup_for(n));
               sample_batches_[node] = copy->next({}, ctx);
             }
             v.outputs = sample_batches_[node];
           } else {
             if (ctx.draw_ == 1 || !sample_sources_[node])
-              sample_sources_[node] = make_source(*n.type, setup_for(n.name, n.params));
+              sample_sources_[node] = make_source(*n.type, setup_for(n));
             v.outputs = sample_sources_[node]->next({}, ctx);
           }
         } else {
@@ -321,6 +392,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
   // and a plugin that drops an output later must still be named.
   check_outputs(node, v.outputs);
+  check_ports(n, in, &v.outputs);
   if (observer_) observer_(graph_.nodes[node].name, v.outputs);
   const auto& deps = plan_.module_deps[node];
   for (int m : deps) {
@@ -376,8 +448,8 @@ void Executor::run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord
         if (!spec.updates(g.module))
           for (auto& p : trainable_[g.module]) p.mutable_grad() = torch::Tensor();
       if (gradient_hook_) gradient_hook_(spec, params);
-      torch::optim::Optimizer& optimizer = *optimizers_[spec.optimizer];
-      apply_lr_schedules(optimizer, entry, step, last_step_);
+      torch::optim::Optimizer& optimizer = *optimizers_[spec.optimizer].optimizer;
+      apply_lr_schedules(optimizer, entry, optimizers_[spec.optimizer].layout, step, last_step_);
       optimizer.step();
     }
     for (int m : pp.updated) {
@@ -469,29 +541,28 @@ void Executor::grow_to(int m, std::int64_t stage) {
         ema_[m]->to(device_);
       }
     } catch (const std::exception& e) {
-      throw NodeFailure("module " + graph_.modules[m].name + " (" +
-                            graph_.modules[m].type->type.contract.type() + ") failed to grow to stage " +
-                            std::to_string(next) + ": " + message_of(e),
+      throw NodeFailure("module " + graph_.modules[m].name + " (" + graph_.modules[m].type->contract.type() +
+                            ") failed to grow to stage " + std::to_string(next) + ": " + message_of(e),
                         graph_.modules[m].pointer + "/grow");
     }
     stage_[m] = next;
     // The new parameters: trained from now on, stepped by the optimisers that step the module
     // (with fresh state), and copied into the EMA shadow, which starts averaging them from here.
-    std::vector<torch::Tensor> added;
+    std::vector<std::pair<std::string, torch::Tensor>> added;
     auto shadow = ema_[m] ? ema_[m]->named_parameters() : torch::OrderedDict<std::string, torch::Tensor>();
     for (const auto& p : net->named_parameters())
       if (!before.count(p.key())) {
-        added.push_back(p.value());
+        added.emplace_back(p.key(), p.value());
         if (p.value().requires_grad()) trainable_[m].push_back(p.value());
         if (torch::Tensor* copy = shadow.find(p.key())) {
           torch::NoGradGuard no_grad;
           copy->copy_(p.value()).requires_grad_(false);
         }
       }
+    const auto multipliers = net->learning_rate_multipliers();
     for (size_t o = 0; o < optimizers_.size(); ++o) {
       const int group = graph_.optimizers[o].group_of(m);
-      if (group >= 0 && optimizers_[o])
-        for (const auto& p : added) optimizers_[o]->param_groups()[group].params().push_back(p);
+      if (group >= 0 && optimizers_[o].optimizer) add_parameters(optimizers_[o], group, added, multipliers);
     }
     tracking_[m] = 2;     // unknown: the next phase sets requires_grad on old and new alike
     ema_pairs_.erase(m);  // paired again, new parameters included, at the next update
@@ -529,6 +600,8 @@ std::shared_ptr<NetModule>& Executor::sampling_module(int m) {
 }
 
 torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw({ref}, 0).front(); }
+
+std::vector<torch::Tensor> Executor::sample(const std::vector<PortRef>& refs) { return sample_draw(refs, 0); }
 
 torch::Tensor Executor::draw(const PortRef& ref, std::int64_t count) {
   return draw(std::vector<PortRef>{ref}, count).front();
@@ -616,7 +689,7 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
   }
   for (size_t o = 0; o < optimizers_.size(); ++o) {
     torch::serialize::OutputArchive sub;
-    optimizers_[o]->save(sub);
+    optimizers_[o].optimizer->save(sub);
     archive.write(graph_.optimizers[o].checkpoint_key(), sub);
   }
   archive.write("rng/engine", context_->generator_.get_state());
@@ -741,7 +814,7 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
       what = entry.named ? "optimizer " + entry.name : "optimizer of phase " + entry.name;
       torch::serialize::InputArchive sub;
       archive.read(entry.checkpoint_key(), sub);
-      optimizers_[o]->load(sub);
+      optimizers_[o].optimizer->load(sub);
     }
     what = "random state";
     torch::Tensor state;

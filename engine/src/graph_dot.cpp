@@ -36,10 +36,20 @@ std::string record_text(const std::string& s) {
 
 /// "{{<in_a> a|<in_b> b}|name\ntype|{<out_x> x}}": inputs left, outputs right.
 std::string record_label(const NodeEntry& node, const std::string& what) {
-  auto ports = [](const std::vector<PortSpec>& list, const char* prefix) {
+  auto ports = [&](const std::vector<PortSpec>& list, const char* prefix) {
     std::string out;
-    for (const auto& p : list)
-      out += (out.empty() ? "" : "|") + std::string("<") + prefix + p.name + "> " + record_text(p.name);
+    auto add = [&](const std::string& name) {
+      out += (out.empty() ? "" : "|") + std::string("<") + prefix + name + "> " + record_text(name);
+    };
+    for (const auto& p : list) {
+      if (!p.group) {
+        add(p.name);
+        continue;
+      }
+      // A port group: the members this graph connects.
+      for (const auto& [port, ref] : node.inputs)
+        if (p.accepts(port)) add(port);
+    }
     return out;
   };
   std::string label = "{";
@@ -105,10 +115,18 @@ std::string graph_to_dot(const Graph& g, const Plan& plan) {
       if (g.nodes[s.node].module < 0) emit_node(s, "    ");
     // Edges between the phase's nodes, from output port to input port.
     for (const auto& s : pp.nodes)
-      for (const auto& [port, ref] : g.nodes[s.node].inputs)
-        out << "    " << id(prefix + g.nodes[ref.node].name) << ":" << id("out_" + ref.port) << " -> "
-            << id(prefix + g.nodes[s.node].name) << ":" << id("in_" + port) << " [label=" << id(ref.port)
-            << "];\n";
+      for (const auto& [port, ref] : g.nodes[s.node].inputs) {
+        // A stale read comes from the earlier phase's node, dotted.
+        std::string from = prefix, style;
+        for (const auto& read : s.stale_reads)
+          if (read.port == port) {
+            from = g.phases[read.phase].name + "/";
+            style = ", style=dotted, constraint=false";
+          }
+        out << "    " << id(from + g.nodes[ref.node].name) << ":" << id("out_" + ref.port) << " -> "
+            << id(prefix + g.nodes[s.node].name) << ":" << id("in_" + port)
+            << " [label=" << id(style.empty() ? ref.port : ref.port + " (stale)") << style << "];\n";
+      }
     out << "  }\n";
   }
   out << "}\n";

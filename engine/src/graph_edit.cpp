@@ -119,7 +119,27 @@ struct NodeRef {
   Json* value;
 };
 
-bool refers_to(const Json& ref, const std::string& node) {
+/// The samples grids of a document, by where they are: outputs.samples itself ({"from": ...} or
+/// {"rows": [...]}), or each of its named grids.
+std::vector<std::pair<std::string, Json*>> samples_grids(Json& doc) {
+  std::vector<std::pair<std::string, Json*>> out;
+  if (!doc.contains("outputs") || !doc["outputs"].is_object() || !doc["outputs"].contains("samples"))
+    return out;
+  Json& samples = doc["outputs"]["samples"];
+  if (!samples.is_object()) return out;
+  if (samples.contains("from") || samples.contains("rows") || samples.empty() ||
+      !samples.begin()->is_object()) {
+    out.emplace_back("outputs.samples", &samples);
+    return out;
+  }
+  for (auto& [name, grid] : samples.items())
+    if (grid.is_object()) out.emplace_back("outputs.samples." + name, &grid);
+  return out;
+}
+
+bool refers_to(const Json& value, const std::string& node) {
+  // An input may be {"from": "node.port", "stale": true}.
+  const Json& ref = value.is_object() && value.contains("from") ? value["from"] : value;
   if (!ref.is_string()) return false;
   const std::string s = ref.get<std::string>();
   return s == node || s.rfind(node + ".", 0) == 0;
@@ -131,15 +151,19 @@ std::vector<NodeRef> references_to_node(Json& doc, const std::string& name) {
     for (auto& [node, entry] : doc["nodes"].items())
       if (entry.is_object() && entry.contains("in") && entry["in"].is_object())
         for (auto& [port, ref] : entry["in"].items())
-          if (refers_to(ref, name)) out.push_back({"input " + node + "." + port, &ref});
+          if (refers_to(ref, name))
+            out.push_back({"input " + node + "." + port, ref.is_object() ? &ref["from"] : &ref});
   if (doc.contains("phases") && doc["phases"].is_array())
     for (auto& p : doc["phases"])
       if (p.is_object() && refers_to(p.value("minimize", Json()), name))
         out.push_back({"phase " + p.value("name", "?") + " (minimize)", &p["minimize"]});
-  if (doc.contains("outputs") && doc["outputs"].contains("samples") &&
-      doc["outputs"]["samples"].is_object() &&
-      refers_to(doc["outputs"]["samples"].value("from", Json()), name))
-    out.push_back({"outputs.samples.from", &doc["outputs"]["samples"]["from"]});
+  for (auto& [where, grid] : samples_grids(doc)) {
+    if (refers_to(grid->value("from", Json()), name)) out.push_back({where + ".from", &(*grid)["from"]});
+    if (grid->contains("rows") && (*grid)["rows"].is_array())
+      for (size_t i = 0; i < (*grid)["rows"].size(); ++i)
+        if (refers_to((*grid)["rows"][i], name))
+          out.push_back({where + ".rows[" + std::to_string(i) + "]", &(*grid)["rows"][i]});
+  }
   return out;
 }
 
@@ -267,11 +291,30 @@ void remove_node(Json& doc, const std::string& name, bool force, std::vector<std
         kept.push_back(p);
     doc["phases"] = kept;
   }
-  if (doc.contains("outputs") && doc["outputs"].contains("samples") &&
-      refers_to(doc["outputs"]["samples"].value("from", Json()), name)) {
-    doc["outputs"].erase("samples");
-    notes.push_back("removed outputs.samples");
+  // A grid loses the rows it reads; a grid left with nothing to write goes.
+  std::vector<std::string> emptied;
+  for (auto& [where, grid] : samples_grids(doc)) {
+    bool empty = refers_to(grid->value("from", Json()), name);
+    if (grid->contains("rows") && (*grid)["rows"].is_array()) {
+      Json rows = Json::array();
+      for (const auto& r : (*grid)["rows"])
+        if (!refers_to(r, name)) rows.push_back(r);
+      if (rows.size() != (*grid)["rows"].size()) notes.push_back("dropped its rows from " + where);
+      (*grid)["rows"] = rows;
+      empty = empty || rows.empty();
+    }
+    if (empty) emptied.push_back(where);
   }
+  for (const auto& where : emptied) {
+    if (where == "outputs.samples")
+      doc["outputs"].erase("samples");
+    else
+      doc["outputs"]["samples"].erase(where.substr(std::string("outputs.samples.").size()));
+    notes.push_back("removed " + where);
+  }
+  if (doc.contains("outputs") && doc["outputs"].contains("samples") &&
+      doc["outputs"]["samples"].is_object() && doc["outputs"]["samples"].empty())
+    doc["outputs"].erase("samples");
   doc["nodes"].erase(name);
 }
 
@@ -310,15 +353,15 @@ EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
     require_name(name, "module");
     if (is_module(doc, name)) fail("there is already a module " + quote(name));
     const RegisteredType& t = find_type(registry, words[2]);
-    if (t.type.contract.kind() != NodeKind::Module)
-      fail(quote(words[2]) + " is a " + to_string(t.type.contract.kind()) + ", not a module: use add-node");
+    if (t.contract.kind() != NodeKind::Module)
+      fail(quote(words[2]) + " is a " + to_string(t.contract.kind()) + ", not a module: use add-node");
     std::map<std::string, Json> params;
     Json inputs = Json::object();
     split_assignments(words, 3, params, inputs);
     if (!inputs.empty()) fail("a module has no inputs of its own: connect the nodes that apply it");
     Json entry = Json::object();
     entry["type"] = words[2];
-    entry["params"] = params_from(t.type.contract, params);
+    entry["params"] = params_from(t.contract, params);
     section(doc, "modules", Json::object())[name] = entry;
     return {"added module " + name + " (" + words[2] + ")"};
   }
@@ -339,17 +382,17 @@ EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
       what = "applies " + words[2];
     } else {
       const RegisteredType& t = find_type(registry, words[2]);
-      const NodeKind kind = t.type.contract.kind();
+      const NodeKind kind = t.contract.kind();
       if (kind == NodeKind::Module)
         fail(quote(words[2]) + " is a module type: add-module NAME " + words[2] + ", then add-node " + name +
              " NAME");
       if (kind == NodeKind::Writer)
         fail(quote(words[2]) + " is a writer: use set-output samples writer=" + words[2]);
       if (kind == NodeKind::Layer)
-        fail(quote(words[2]) + " is a layer: set it as a network's " + t.type.contract.layer_family() +
-             " param, e.g. set G " + t.type.contract.layer_family() + "=" + words[2]);
+        fail(quote(words[2]) + " is a layer: set it as a network's " + t.contract.layer_family() +
+             " param, e.g. set G " + t.contract.layer_family() + "=" + words[2]);
       entry["type"] = words[2];
-      entry["params"] = params_from(t.type.contract, params);
+      entry["params"] = params_from(t.contract, params);
       what = words[2];
     }
     if (!inputs.empty()) entry["in"] = inputs;
@@ -578,7 +621,7 @@ const Contract* contract_of(const Json& doc, const PluginRegistry& registry, con
     if (is_module(doc, module)) type = doc["modules"][module].value("type", "");
   }
   const RegisteredType* t = registry.find(type);
-  return t ? &t->type.contract : nullptr;
+  return t ? &t->contract : nullptr;
 }
 
 /// "node.port" for every output (or input) port of every node.
@@ -603,7 +646,7 @@ std::vector<std::string> edit_completions(const GraphDocument& document, const P
   auto types_of = [&](bool module_types) {
     std::vector<std::string> out;
     for (const auto& [name, t] : registry.types()) {
-      const NodeKind k = t.type.contract.kind();
+      const NodeKind k = t.contract.kind();
       if (module_types ? k == NodeKind::Module : (k == NodeKind::Function || k == NodeKind::Source))
         out.push_back(name);
     }
@@ -636,10 +679,10 @@ std::vector<std::string> edit_completions(const GraphDocument& document, const P
   } else if ((verb == "add-module" || verb == "add-node") && at >= 3) {
     // Params of the type being added, and the inputs of a node.
     const RegisteredType* t = registry.find(words[2]);
-    const Contract* c = t ? &t->type.contract : nullptr;
+    const Contract* c = t ? &t->contract : nullptr;
     if (!c && is_module(doc, words[2])) {
       const RegisteredType* mt = registry.find(doc["modules"][words[2]].value("type", ""));
-      c = mt ? &mt->type.contract : nullptr;
+      c = mt ? &mt->contract : nullptr;
     }
     if (c) {
       if (!is_module(doc, words[2]))

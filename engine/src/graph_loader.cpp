@@ -1,7 +1,9 @@
 #include "ganglion/engine/graph_loader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -21,7 +23,7 @@ using nlohmann::json;
 
 namespace ganglion {
 
-const Contract& NodeEntry::contract() const { return type->type.contract; }
+const Contract& NodeEntry::contract() const { return type->contract; }
 
 bool NodeEntry::is_metric() const { return type && kind() == NodeKind::Function && contract().is_metric(); }
 
@@ -61,6 +63,18 @@ double ScheduleSpec::at(std::int64_t step, std::int64_t images) const {
     }
   }
   return points.back().second;
+}
+
+const SamplesSpec* Graph::find_samples(const std::string& n) const {
+  for (const auto& s : outputs.samples)
+    if (n.empty() || s.name == n) return &s;
+  return nullptr;
+}
+
+std::string SamplesSpec::file_stem(std::int64_t step) const {
+  char stem[32];
+  std::snprintf(stem, sizeof stem, "step-%08lld", static_cast<long long>(step));
+  return name.empty() ? std::string(stem) : name + "-" + stem;
 }
 
 int Graph::find_module(const std::string& n) const {
@@ -225,6 +239,8 @@ class Loader {
   void load_modules(const json& modules, Graph& g);
   void declare_nodes(const json& nodes, Graph& g);
   void resolve_inputs(const json& nodes, Graph& g);
+  /// Fills and checks the members of the node's param groups (w.NAME for each input terms.NAME).
+  void check_param_groups(NodeEntry& n);
   void declare_weights(const json& value, const std::string& pointer, ModuleEntry& m);
   bool resolve_ref(const json& value, const std::string& pointer, const Graph& g, PortRef& out);
   void load_phases(const json& phases, Graph& g, bool refs_ok);
@@ -233,6 +249,7 @@ class Loader {
   void warn_about_training(Graph& g);
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
+  void load_samples_grid(const json& grid, const std::string& pointer, const std::string& name, Graph& g);
   void load_eval(const json& e, Graph& g);
   void load_schedules(const json& schedules, Graph& g);
   void load_schedule_entry(const std::string& name, const json& entry, const std::string& pointer, Graph& g);
@@ -266,11 +283,11 @@ const RegisteredType* Loader::find_type(const std::string& type, const std::stri
                               " (`ganglion plugins` lists the loaded types)");
     return nullptr;
   }
-  const NodeKind kind = t->type.contract.kind();
+  const NodeKind kind = t->contract.kind();
   if (kind == NodeKind::Layer) {
-    diags_.error(pointer, quote(type) + " is a layer (family " + t->type.contract.layer_family() +
+    diags_.error(pointer, quote(type) + " is a layer (family " + t->contract.layer_family() +
                               "): name it in a network's param of that family, e.g. \"params\": {\"" +
-                              t->type.contract.layer_family() + "\": " + quote(type) + "}");
+                              t->contract.layer_family() + "\": " + quote(type) + "}");
     return nullptr;
   }
   if (module_entry && kind != NodeKind::Module) {
@@ -328,6 +345,7 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
   std::map<std::string, ParamValue> values;
   std::map<std::string, LayerChoice> layers;
   for (const auto& spec : contract.params()) {
+    if (!spec.input_group.empty()) continue;  // members are defaulted once the inputs are known
     values[spec.name] = spec.default_value;
     if (spec.type == ParamType::Layer) layers[spec.name] = {std::get<std::string>(spec.default_value), {}};
   }
@@ -340,7 +358,8 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
       given = entry["params"];
   }
   std::vector<std::string> names;
-  for (const auto& spec : contract.params()) names.push_back(spec.name);
+  for (const auto& spec : contract.params())
+    names.push_back(spec.input_group.empty() ? spec.name : spec.name + ".MEMBER");
   for (const auto& [key, v] : given.items()) {
     const std::string where = ppointer + json_pointer({key});
     const ParamSpec* spec = contract.find_param(key);
@@ -417,6 +436,7 @@ Params Loader::check_params(const Contract& contract, const json& entry, const s
     }
   }
   for (const auto& spec : contract.params()) {
+    if (!spec.input_group.empty()) continue;
     const auto& v = values[spec.name];
     if (std::holds_alternative<std::monostate>(v)) {
       diags_.error(
@@ -458,17 +478,16 @@ std::optional<LayerChoice> Loader::check_layer(const ParamSpec& spec, const json
   const std::string name = type->get<std::string>();
   std::vector<std::string> family;
   for (const auto& [n, t] : registry_.types())
-    if (t.type.contract.kind() == NodeKind::Layer && t.type.contract.layer_family() == spec.family)
-      family.push_back(n);
+    if (t.contract.kind() == NodeKind::Layer && t.contract.layer_family() == spec.family) family.push_back(n);
   const RegisteredType* t = registry_.find(name);
-  if (!t || t->type.contract.kind() != NodeKind::Layer || t->type.contract.layer_family() != spec.family) {
+  if (!t || t->contract.kind() != NodeKind::Layer || t->contract.layer_family() != spec.family) {
     diags_.error(v.is_object() ? where + "/type" : where, quote(name) + " is not a layer of family " +
                                                               spec.family + did_you_mean(name, family) +
                                                               "; the loaded ones: " + list_names(family));
     return std::nullopt;
   }
   // The layer's own params, checked like a node's (a layer's params hold no further layers).
-  const Params nested = check_params(t->type.contract, v.is_object() ? v : json::object(), where);
+  const Params nested = check_params(t->contract, v.is_object() ? v : json::object(), where);
   return LayerChoice{name, nested.values()};
 }
 
@@ -494,7 +513,7 @@ void Loader::load_modules(const json& modules, Graph& g) {
     m.pointer = pointer;
     if (const std::string* type = string_field(entry, "type", pointer, true))
       m.type = find_type(*type, pointer + "/type", NodeKind::Module, true);
-    if (m.type) m.params = check_params(m.type->type.contract, entry, pointer);
+    if (m.type) m.params = check_params(m.type->contract, entry, pointer);
     if (entry.contains("ema")) {
       const auto& e = entry["ema"];
       const std::string ep = pointer + "/ema";
@@ -576,7 +595,7 @@ void Loader::declare_nodes(const json& nodes, Graph& g) {
     } else if (has_type) {
       if (const std::string* type = string_field(entry, "type", pointer, true)) {
         n.type = find_type(*type, pointer + "/type", NodeKind::Function, false);
-        if (n.type) n.params = check_params(n.type->type.contract, entry, pointer);
+        if (n.type) n.params = check_params(n.type->contract, entry, pointer);
       }
     } else if (const std::string* module = string_field(entry, "apply", pointer, true)) {
       n.module = g.find_module(*module);
@@ -599,8 +618,8 @@ void Loader::declare_nodes(const json& nodes, Graph& g) {
       else if (draw && *draw != "per-iteration")
         diags_.error(pointer + "/draw", "expected \"per-iteration\" or \"per-phase\", found " + quote(*draw));
       if (n.type && n.kind() != NodeKind::Source)
-        diags_.error(pointer + "/draw", "only sources draw samples; " + n.type->type.contract.type() +
-                                            " is a " + to_string(n.kind()));
+        diags_.error(pointer + "/draw", "only sources draw samples; " + n.type->contract.type() + " is a " +
+                                            to_string(n.kind()));
     }
     g.nodes.push_back(std::move(n));
   }
@@ -677,7 +696,7 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
       else
         in = entry["in"];
     }
-    for (const auto& [port, ref] : in.items()) {
+    for (const auto& [port, value] : in.items()) {
       const std::string where = n.pointer + "/in" + json_pointer({port});
       const PortSpec* spec = c.find_input(port);
       if (!spec) {
@@ -685,18 +704,83 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
                                 "; its inputs: " + list_names(port_names));
         continue;
       }
+      if (spec->group && !valid_graph_name(port.substr(spec->name.size() + 1))) {
+        diags_.error(where, "the member name after " + quote(spec->name + ".") +
+                                " uses letters, digits, '_' and '-' (e.g. " + quote(spec->name + ".cycle") +
+                                ")");
+        continue;
+      }
+      // A reference is "node.port", or {"from": "node.port", "stale": true} for a value an earlier
+      // phase computed, read even though a module it depends on has been updated since.
+      const json* ref = &value;
+      bool stale = false;
+      if (value.is_object()) {
+        check_keys(value, where, {"from", "stale"});
+        if (!value.contains("from")) {
+          diags_.error(where, "missing field \"from\" (the node whose value this input reads)");
+          continue;
+        }
+        ref = &value["from"];
+        if (value.contains("stale")) {
+          if (!value["stale"].is_boolean()) {
+            diags_.error(where + "/stale", "expected true or false, found " + type_name(value["stale"]));
+            continue;
+          }
+          stale = value["stale"].get<bool>();
+        }
+      }
       PortRef r;
-      if (!resolve_ref(ref, where, g, r)) continue;
+      if (!resolve_ref(*ref, value.is_object() ? where + "/from" : where, g, r)) continue;
       const std::string mismatch = port_mismatch(*spec, g, r);
-      if (!mismatch.empty())
+      if (!mismatch.empty()) {
         diags_.error(where, mismatch);
-      else
-        n.inputs[port] = r;
+        continue;
+      }
+      n.inputs[port] = r;
+      if (stale) n.stale_inputs.insert(port);
     }
-    for (const auto& p : c.inputs())
-      if (!p.optional && !in.contains(p.name))
-        unfinished(n.pointer + (entry.contains("in") ? "/in" : ""),
-                   "missing required input " + quote(p.name) + " of " + c.type() + " (" + p.doc + ")");
+    for (const auto& p : c.inputs()) {
+      const std::string at = n.pointer + (entry.contains("in") ? "/in" : "");
+      if (p.group) {
+        const auto members = static_cast<int>(std::count_if(
+            n.inputs.begin(), n.inputs.end(), [&](const auto& i) { return p.accepts(i.first); }));
+        if (members < p.min_count)
+          unfinished(at, c.type() + " takes at least " + std::to_string(p.min_count) + " input" +
+                             (p.min_count > 1 ? "s " : " ") + quote(p.name + ".NAME") + " (" + p.doc + "), " +
+                             std::to_string(members) + " connected");
+      } else if (!p.optional && !in.contains(p.name)) {
+        unfinished(at, "missing required input " + quote(p.name) + " of " + c.type() + " (" + p.doc + ")");
+      }
+    }
+    check_param_groups(n);
+  }
+}
+
+void Loader::check_param_groups(NodeEntry& n) {
+  // A module's params belong to its entry, made once for every node that applies it.
+  if (n.module >= 0) return;
+  const Contract& c = n.contract();
+  for (const auto& spec : c.params()) {
+    if (spec.input_group.empty()) continue;
+    const PortSpec* group = c.find_input(spec.input_group + ".x");
+    // Each given member must weigh a connected input; each connected input without one gets the
+    // default.
+    std::vector<std::string> members;
+    for (const auto& [port, ref] : n.inputs)
+      if (group && group->accepts(port)) members.push_back(port.substr(group->name.size() + 1));
+    for (const auto& [key, value] : n.params.values()) {
+      if (c.find_param(key) != &spec || key == spec.name) continue;
+      const std::string member = key.substr(spec.name.size() + 1);
+      if (std::find(members.begin(), members.end(), member) == members.end()) {
+        std::vector<std::string> names;
+        for (const auto& m : members) names.push_back(spec.name + "." + m);
+        diags_.error(n.pointer + "/params" + json_pointer({key}),
+                     "param " + quote(key) + " belongs to input " + quote(spec.input_group + "." + member) +
+                         ", which is not connected" + did_you_mean(key, names));
+      }
+    }
+    for (const auto& m : members)
+      if (!n.params.has(spec.name + "." + m)) n.params.set(spec.name + "." + m, spec.default_value);
   }
 }
 
@@ -1119,7 +1203,7 @@ std::string Loader::default_writer(const Graph& g, const PortRef& from, const st
   const PortSpec* out = g.nodes[from.node].contract().find_output(from.port);
   std::vector<std::string> fitting, all;
   for (const auto& [name, t] : registry_.types()) {
-    const Contract& c = t.type.contract;
+    const Contract& c = t.contract;
     if (c.kind() != NodeKind::Writer || !c.is_default_writer() || c.inputs().empty()) continue;
     all.push_back(name + " (" + c.inputs().front().shape + ")");
     const int rank = c.inputs().front().rank();
@@ -1133,6 +1217,58 @@ std::string Loader::default_writer(const Graph& g, const PortRef& from, const st
   return {};
 }
 
+void Loader::load_samples_grid(const json& s, const std::string& p, const std::string& name, Graph& g) {
+  check_keys(s, p, {"from", "rows", "every", "writer", "params"});
+  SamplesSpec spec;
+  spec.name = name;
+  spec.pointer = p;
+  spec.every = integer_field(s, "every", p, spec.every, 1);
+  if (s.contains("from") == s.contains("rows")) {
+    diags_.error(p, s.contains("from") ? "give \"from\" or \"rows\", not both"
+                                       : "missing field \"from\" (the node whose values are written) or "
+                                         "\"rows\" (several, a row each)");
+    return;
+  }
+  if (s.contains("from")) {
+    PortRef r;
+    if (resolve_ref(s["from"], p + "/from", g, r)) spec.rows.push_back(r);
+  } else if (!s["rows"].is_array() || s["rows"].empty()) {
+    diags_.error(p + "/rows",
+                 "expected a list of outputs such as [\"real_a\", \"fake_b\", \"rec_a\"], a row each");
+  } else {
+    for (size_t i = 0; i < s["rows"].size(); ++i) {
+      PortRef r;
+      if (resolve_ref(s["rows"][i], p + "/rows/" + std::to_string(i), g, r)) spec.rows.push_back(r);
+    }
+  }
+  if (spec.rows.empty()) return;
+  std::string writer;
+  if (const std::string* w = string_field(s, "writer", p, false))
+    writer = *w;
+  else
+    writer = default_writer(g, spec.rows.front(), p);
+  if (!writer.empty()) spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
+  if (spec.writer) {
+    spec.writer_params = check_params(spec.writer->contract, s, p);
+    const std::string& row_length = spec.writer->contract.row_length_param_name();
+    spec.row_length_given = !row_length.empty() && s.contains("params") && s["params"].is_object() &&
+                            s["params"].contains(row_length);
+    // A writer is checked against its contract as a node's input is, for every row.
+    const auto& inputs = spec.writer->contract.inputs();
+    if (inputs.empty())
+      diags_.error(p + "/writer",
+                   writer + " declares no input port, so it cannot be given \"from\" (a plugin bug)");
+    else
+      for (size_t i = 0; i < spec.rows.size(); ++i) {
+        const std::string mismatch = port_mismatch(inputs.front(), g, spec.rows[i]);
+        if (!mismatch.empty())
+          diags_.error(p + (s.contains("from") ? "/from" : "/rows/" + std::to_string(i)),
+                       "the samples writer " + writer + "'s " + mismatch);
+      }
+  }
+  g.outputs.samples.push_back(std::move(spec));
+}
+
 void Loader::load_outputs(const json& outputs, Graph& g) {
   if (!outputs.is_object()) {
     diags_.error("/outputs", "expected an object, found " + type_name(outputs));
@@ -1141,35 +1277,28 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
   check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval"});
   if (outputs.contains("samples")) {
     const json& s = outputs["samples"];
-    const std::string p = "/outputs/samples";
+    static const std::vector<std::string> grid_keys{"from", "rows", "every", "writer", "params"};
+    const bool single =
+        s.is_object() && (s.empty() || std::any_of(s.items().begin(), s.items().end(), [](const auto& kv) {
+                            return std::find(grid_keys.begin(), grid_keys.end(), kv.key()) != grid_keys.end();
+                          }));
     if (!s.is_object()) {
-      diags_.error(p, "expected an object such as {\"from\": \"fake\", \"every\": 500}");
+      diags_.error("/outputs/samples",
+                   "expected an object such as {\"from\": \"fake\", \"every\": 500}, or named grids such as "
+                   "{\"a2b\": {\"rows\": [\"real_a\", \"fake_b\"]}}");
+    } else if (single) {
+      load_samples_grid(s, "/outputs/samples", "", g);
     } else {
-      check_keys(s, p, {"from", "every", "writer", "params"});
-      auto& spec = g.outputs.samples;
-      spec.enabled = true;
-      spec.every = integer_field(s, "every", p, spec.every, 1);
-      if (!s.contains("from"))
-        diags_.error(p, "missing field \"from\" (the node whose values are written)");
-      else
-        resolve_ref(s["from"], p + "/from", g, spec.from);
-      std::string writer;
-      if (const std::string* w = string_field(s, "writer", p, false))
-        writer = *w;
-      else if (spec.from.node >= 0)
-        writer = default_writer(g, spec.from, p);
-      if (!writer.empty()) spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
-      if (spec.writer) {
-        spec.writer_params = check_params(spec.writer->type.contract, s, p);
-        // A writer is checked against its contract as a node's input is.
-        const auto& inputs = spec.writer->type.contract.inputs();
-        if (inputs.empty())
-          diags_.error(p + "/writer",
-                       writer + " declares no input port, so it cannot be given \"from\" (a plugin bug)");
-        else if (spec.from.node >= 0) {
-          const std::string mismatch = port_mismatch(inputs.front(), g, spec.from);
-          if (!mismatch.empty()) diags_.error(p + "/from", "the samples writer " + writer + "'s " + mismatch);
-        }
+      for (const auto& [name, grid] : s.items()) {
+        const std::string p = "/outputs/samples" + json_pointer({name});
+        if (!valid_graph_name(name))
+          diags_.error(p, "a grid's name uses letters, digits, '_' and '-' (it names the grid's files)");
+        else if (!grid.is_object())
+          diags_.error(
+              p, "expected a grid such as {\"rows\": [\"real_a\", \"fake_b\"], \"every\": 500}, found " +
+                     type_name(grid));
+        else
+          load_samples_grid(grid, p, name, g);
       }
     }
   }

@@ -73,6 +73,10 @@ json params_schema(const Contract& c, const Families& families) {
   json s{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
   json required = json::array();
   for (const auto& p : c.params()) {
+    if (!p.input_group.empty()) {  // NAME.MEMBER, one per member of its input group
+      s["patternProperties"]["^" + p.name + "\\.[A-Za-z_][A-Za-z0-9_-]*$"] = param_schema(p, families);
+      continue;
+    }
     s["properties"][p.name] = param_schema(p, families);
     if (p.required()) required.push_back(p.name);
   }
@@ -80,13 +84,33 @@ json params_schema(const Contract& c, const Families& families) {
   return s;
 }
 
+/// An input's value: "node.port", or {"from": "node.port", "stale": true}.
+json reference_schema(const std::string& description) {
+  return {{"description", description},
+          {"oneOf",
+           {{{"type", "string"}, {"pattern", kRefPattern}},
+            {{"type", "object"},
+             {"additionalProperties", false},
+             {"required", {"from"}},
+             {"properties",
+              {{"from", {{"type", "string"}, {"pattern", kRefPattern}}},
+               {"stale",
+                {{"type", "boolean"},
+                 {"description",
+                  "read the value an earlier phase computed, detached, even if a module it "
+                  "depends on was updated since"}}}}}}}}};
+}
+
 json inputs_schema(const Contract& c) {
   json s{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
   json required = json::array();
   for (const auto& p : c.inputs()) {
-    s["properties"][p.name] = {{"type", "string"},
-                               {"pattern", kRefPattern},
-                               {"description", p.doc + " (" + to_string(p.dtype) + " [" + p.shape + "])"}};
+    const json ref = reference_schema(p.doc + " (" + to_string(p.dtype) + " [" + p.shape + "])");
+    if (p.group) {  // NAME.MEMBER, any number of them
+      s["patternProperties"]["^" + p.name + "\\.[A-Za-z_][A-Za-z0-9_-]*$"] = ref;
+      continue;
+    }
+    s["properties"][p.name] = ref;
     if (!p.optional) required.push_back(p.name);
   }
   if (!required.empty()) s["required"] = required;
@@ -139,9 +163,9 @@ json graph_schema(const PluginRegistry& registry) {
   json params = json::object();
   Families families;
   for (const auto& [name, t] : registry.types())
-    if (t.type.contract.kind() == NodeKind::Layer) families[t.type.contract.layer_family()].push_back(name);
+    if (t.contract.kind() == NodeKind::Layer) families[t.contract.layer_family()].push_back(name);
   for (const auto& [name, t] : registry.types()) {
-    const Contract& c = t.type.contract;
+    const Contract& c = t.contract;
     params[name] = params_schema(c, families);
     const json with_params = {{"properties", {{"params", {{"$ref", params_ref(name)}}}}}};
     switch (c.kind()) {
@@ -208,8 +232,7 @@ json graph_schema(const PluginRegistry& registry) {
   node["properties"]["apply"] = {
       {"type", "string"}, {"pattern", kNamePattern}, {"description", "a module's name"}};
   node["properties"]["params"] = {{"type", "object"}};
-  node["properties"]["in"] = {{"type", "object"},
-                              {"additionalProperties", {{"type", "string"}, {"pattern", kRefPattern}}}};
+  node["properties"]["in"] = {{"type", "object"}, {"additionalProperties", reference_schema("a reference")}};
   node["properties"]["draw"] = {{"enum", {"per-iteration", "per-phase"}}};
   node["properties"]["doc"] = {{"type", "string"}};
   node["allOf"] = node_rules;
@@ -246,19 +269,31 @@ json graph_schema(const PluginRegistry& registry) {
   phase["properties"]["doc"] = {{"type", "string"}};
   defs["phase"] = phase;
 
-  json samples;
-  samples["type"] = "object";
-  samples["required"] = {"from"};
-  samples["additionalProperties"] = false;
-  samples["properties"]["from"] = {{"type", "string"}, {"pattern", kRefPattern}};
-  samples["properties"]["every"] = positive_integer("write samples every N iterations");
-  samples["properties"]["writer"] = {{"enum", writer_types}};
-  samples["properties"]["params"] = {{"type", "object"}};
-  samples["allOf"] = writer_rules;
+  json grid;
+  grid["type"] = "object";
+  grid["oneOf"] = json::array({json{{"required", {"from"}}}, json{{"required", {"rows"}}}});
+  grid["additionalProperties"] = false;
+  grid["properties"]["from"] = {{"type", "string"}, {"pattern", kRefPattern}};
+  grid["properties"]["rows"] = {{"type", "array"},
+                                {"minItems", 1},
+                                {"items", {{"type", "string"}, {"pattern", kRefPattern}}},
+                                {"description", "several outputs drawn together, a row each"}};
+  grid["properties"]["every"] = positive_integer("write samples every N iterations");
+  grid["properties"]["writer"] = {{"enum", writer_types}};
+  grid["properties"]["params"] = {{"type", "object"}};
+  grid["allOf"] = writer_rules;
+  defs["samples_grid"] = grid;
   json outputs;
   outputs["type"] = "object";
   outputs["additionalProperties"] = false;
-  outputs["properties"]["samples"] = samples;
+  outputs["properties"]["samples"] = {
+      {"oneOf",
+       {{{"$ref", "#/definitions/samples_grid"}},
+        {{"type", "object"},
+         {"description", "named grids, each written as samples/NAME-step-N"},
+         {"minProperties", 1},
+         {"propertyNames", {{"pattern", kNamePattern}}},
+         {"additionalProperties", {{"$ref", "#/definitions/samples_grid"}}}}}}};
   outputs["properties"]["checkpoint"] = {{"type", "object"}, {"additionalProperties", false}};
   outputs["properties"]["checkpoint"]["properties"]["every"] =
       positive_integer("checkpoint every N iterations");

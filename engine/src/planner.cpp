@@ -22,6 +22,27 @@ struct SimValue {
   std::map<int, int> versions;  ///< module -> version when computed
 };
 
+/// What a phase computes or reuses for `root`: its inputs, transitively, except that a stale
+/// reference to a value computed earlier in the iteration (in `cache`) reads that value instead of
+/// reaching further. In topological order.
+std::vector<int> phase_closure(const Graph& g, const std::vector<int>& order, int root,
+                               const std::map<int, SimValue>& cache) {
+  std::vector<char> needed(g.nodes.size(), 0);
+  std::vector<int> stack{root};
+  while (!stack.empty()) {
+    const int v = stack.back();
+    stack.pop_back();
+    if (needed[v]) continue;
+    needed[v] = 1;
+    for (const auto& [port, ref] : g.nodes[v].inputs)
+      if (!g.nodes[v].stale_inputs.count(port) || !cache.count(ref.node)) stack.push_back(ref.node);
+  }
+  std::vector<int> out;
+  for (int v : order)
+    if (needed[v]) out.push_back(v);
+  return out;
+}
+
 }  // namespace
 
 std::vector<char> due_phases(const Graph& g, std::int64_t step) {
@@ -72,10 +93,16 @@ std::vector<PhasePlan> plan_iteration(const Graph& g, const Plan& plan, const st
     PhasePlan pp;
     pp.phase = static_cast<int>(p);
     for (const auto& u : spec.update) pp.updated.push_back(u.module);
-    for (int v : dependency_closure(g, plan.order, {spec.minimize.node})) {
+    const std::vector<int> closure = phase_closure(g, plan.order, spec.minimize.node, cache);
+    for (int v : closure) {
       const NodeEntry& node = g.nodes[v];
       PlannedNode step;
       step.node = v;
+      for (const auto& port : node.stale_inputs) {
+        const int from = node.inputs.at(port).node;
+        if (cache.count(from) && !contains(closure, from))
+          step.stale_reads.push_back({port, from, cache.at(from).phase});
+      }
       auto it = cache.find(v);
       std::vector<int> stale;
       if (it != cache.end())
@@ -128,6 +155,10 @@ std::vector<PhasePlan> plan_iteration(const Graph& g, const Plan& plan, const st
   for (auto& pp : phases) pp.tracked = pp.updated;
   for (const auto& later : phases)
     for (const auto& step : later.nodes) {
+      // A stale read needs the value kept, not its graph: it is read detached.
+      for (const auto& read : step.stale_reads)
+        for (auto& s : phases[slot[read.phase]].nodes)
+          if (s.node == read.node) s.kept = true;
       if (!step.reuse) continue;
       PhasePlan& origin = phases[slot[step.reused_from]];
       for (auto& s : origin.nodes)
@@ -252,6 +283,18 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
       out << "    " << (s.reuse ? "reuse   " : "compute ") << node.name << " [" << what << "]: " << s.reason;
       if (s.kept) out << "; kept for a later phase";
       out << "\n";
+      for (const auto& read : s.stale_reads) {
+        std::vector<int> since;
+        for (int m : plan.module_deps[read.node])
+          for (const auto& earlier : plan.phases)
+            if (earlier.phase >= read.phase && earlier.phase < pp.phase && contains(earlier.updated, m) &&
+                !contains(since, m))
+              since.push_back(m);
+        out << "      stale: input " << read.port << " reads " << g.nodes[read.node].name << " from phase "
+            << g.phases[read.phase].name << " as it was"
+            << (since.empty() ? std::string() : ", before " + names(since) + " updated")
+            << " (detached: no gradient flows back)\n";
+      }
     }
     if (!pp.second_order.empty()) {
       out << "  second derivative: ";

@@ -1,4 +1,5 @@
 #include "ganglion/engine/plugin_registry.h"
+#include <ganglion/plugin.h>
 
 #include <unistd.h>
 
@@ -166,15 +167,21 @@ void PluginRegistry::load_library(const std::string& path) {
                                   " and " + path + ": remove one of them");
       continue;
     }
-    (*types_)[name] = RegisteredType{
-        keep, std::move(t), path, d->name ? d->name : "?", d->version ? d->version : "?", types_.get()};
+    Contract contract = t.contract;
+    (*types_)[name] =
+        RegisteredType{keep,        std::move(contract),     std::make_shared<const NodeType>(std::move(t)),
+                       path,        d->name ? d->name : "?", d->version ? d->version : "?",
+                       types_.get()};
   }
 }
 
 void PluginRegistry::add(NodeType type, const std::string& file) {
   const std::string name = type.contract.type();
+  Contract contract = type.contract;
   (*types_)[name] =
-      RegisteredType{nullptr, std::move(type), file, "built-in", GANGLION_VERSION, types_.get()};
+      RegisteredType{nullptr,     std::move(contract), std::make_shared<const NodeType>(std::move(type)),
+                     file,        "built-in",          GANGLION_VERSION,
+                     types_.get()};
 }
 
 const RegisteredType* PluginRegistry::find(const std::string& type) const {
@@ -189,31 +196,31 @@ std::vector<std::string> PluginRegistry::type_names() const {
 }
 
 std::shared_ptr<NetModule> make_module(const RegisteredType& t, const NodeSetup& s) {
-  if (s.make_layer || !t.registry) return keep_library(t.type.make_module(s), t.library);
+  if (s.make_layer || !t.registry) return keep_library(t.type->make_module(s), t.library);
   NodeSetup with_layers = s;
   with_layers.make_layer = [registry = t.registry, params = s.params](const std::string& param,
                                                                       const LayerArgs& args) {
     const LayerChoice& choice = params.layer(param);
     const auto it = registry->find(choice.type);
-    if (it == registry->end() || it->second.type.contract.kind() != NodeKind::Layer)
+    if (it == registry->end() || it->second.contract.kind() != NodeKind::Layer)
       throw std::invalid_argument("param " + param + " names \"" + choice.type +
                                   "\", which is not a layer type of the loaded plugins");
     NodeSetup layer;
-    layer.params = defaults_of(it->second.type.contract, choice.params);
+    layer.params = defaults_of(it->second.contract, choice.params);
     layer.name = param;
     // The module's code lives in the layer's library, which the registry keeps loaded.
-    return it->second.type.make_layer(layer, args);
+    return it->second.type->make_layer(layer, args);
   };
-  return keep_library(t.type.make_module(with_layers), t.library);
+  return keep_library(t.type->make_module(with_layers), t.library);
 }
 std::shared_ptr<Function> make_function(const RegisteredType& t, const NodeSetup& s) {
-  return keep_library(t.type.make_function(s), t.library);
+  return keep_library(t.type->make_function(s), t.library);
 }
 std::shared_ptr<Source> make_source(const RegisteredType& t, const NodeSetup& s) {
-  return keep_library(t.type.make_source(s), t.library);
+  return keep_library(t.type->make_source(s), t.library);
 }
 std::shared_ptr<Writer> make_writer(const RegisteredType& t, const NodeSetup& s) {
-  return keep_library(t.type.make_writer(s), t.library);
+  return keep_library(t.type->make_writer(s), t.library);
 }
 
 }  // namespace ganglion

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include <ganglion/plugin.h>
 #include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/checkpoint.h"
 #include "ganglion/engine/evaluation.h"
@@ -84,15 +85,19 @@ std::string resolve_device(const std::string& name) {
   throw UserError("--device " + name + ": expected cpu, cuda, cuda:N or auto");
 }
 
-std::shared_ptr<Writer> make_samples_writer(const Graph& graph) {
+std::shared_ptr<Writer> make_samples_writer(const Graph& graph, const SamplesSpec& grid,
+                                            std::int64_t row_length) {
   NodeSetup setup;
-  setup.params = graph.outputs.samples.writer_params;
-  setup.name = "outputs/samples";
+  setup.params = grid.writer_params;
+  const std::string& length_param = grid.writer->contract.row_length_param_name();
+  if (grid.rows.size() > 1 && row_length > 0 && !length_param.empty() && !grid.row_length_given)
+    setup.params.set(length_param, row_length);
+  setup.name = grid.pointer.substr(1);
   try {
-    return make_writer(*graph.outputs.samples.writer, setup);
+    return make_writer(*grid.writer, setup);
   } catch (const std::exception& e) {
-    throw UserError(graph.file, "/outputs/samples",
-                    graph.outputs.samples.writer->type.contract.type() + " rejected its params: " + e.what());
+    throw UserError(graph.file, grid.pointer,
+                    grid.writer->contract.type() + " rejected its params: " + e.what());
   }
 }
 
@@ -103,24 +108,42 @@ std::string samples_extension(const Writer& writer) {
   return ext;
 }
 
-void write_samples(const Graph& graph, Writer& writer, const at::Tensor& value, const std::string& path) {
+at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec& grid,
+                       std::optional<std::int64_t> count) {
+  std::vector<torch::Tensor> rows = count ? executor.draw(grid.rows, *count) : executor.sample(grid.rows);
+  if (rows.size() == 1) return rows.front();
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i].dim() == 0 || rows[i].sizes().slice(1) != rows[0].sizes().slice(1) ||
+        rows[i].size(0) != rows[0].size(0))
+      throw NodeFailure("the rows of samples grid " + grid.pointer + " do not stack: \"" +
+                            graph.port_name(grid.rows[0]) + "\" gives " + c10::str(rows[0].sizes()) +
+                            " but \"" + graph.port_name(grid.rows[i]) + "\" gives " +
+                            c10::str(rows[i].sizes()) + " (a grid's rows have one shape)",
+                        grid.pointer + "/rows/" + std::to_string(i));
+  return torch::cat(rows, 0);
+}
+
+void write_samples(const Graph& graph, const SamplesSpec& grid, const at::Tensor& value,
+                   const std::string& path) {
   // The loader checked what the writer is given against its contract where the graph declares a
   // shape; an output of any rank ("*") is checked here, before the writer sees it.
-  const auto& inputs = graph.outputs.samples.writer->type.contract.inputs();
+  const auto& inputs = grid.writer->contract.inputs();
+  const std::string what = "the samples writer " + grid.writer->contract.type();
   if (!inputs.empty() && inputs.front().rank() >= 0 && value.dim() != inputs.front().rank())
-    throw NodeFailure("the samples writer " + graph.outputs.samples.writer->type.contract.type() +
-                          " takes \"" + inputs.front().shape + "\" (rank " +
+    throw NodeFailure(what + " takes \"" + inputs.front().shape + "\" (rank " +
                           std::to_string(inputs.front().rank()) + ") but \"" +
-                          graph.port_name(graph.outputs.samples.from) + "\" gave " +
-                          std::to_string(value.dim()) + " dimensions " + c10::str(value.sizes()),
-                      "/outputs/samples/from");
+                          graph.port_name(grid.rows.front()) + "\" gave " + std::to_string(value.dim()) +
+                          " dimensions " + c10::str(value.sizes()),
+                      grid.pointer + (grid.rows.size() > 1 ? "/rows/0" : "/from"));
+  // A grid of several rows: each row as long as one output's batch.
+  const std::int64_t row_length =
+      value.dim() > 0 ? value.size(0) / static_cast<std::int64_t>(grid.rows.size()) : 0;
+  const std::shared_ptr<Writer> writer = make_samples_writer(graph, grid, row_length);
   write_atomically(path, [&](const std::string& tmp) {
     try {
-      writer.write(value, tmp);
+      writer->write(value, tmp);
     } catch (const std::exception& e) {
-      throw NodeFailure(
-          "the samples writer " + graph.outputs.samples.writer->type.contract.type() + " failed: " + e.what(),
-          "/outputs/samples");
+      throw NodeFailure(what + " failed: " + e.what(), grid.pointer);
     }
   });
 }
@@ -152,9 +175,11 @@ int train(const Graph& graph, const RunOptions& options) {
   if (options.resume && latest) step = read_checkpoint(latest->path, executor, &run_state);
   // Only once the checkpoint is known to fit: graph.json describes the checkpoints beside it.
   if (writes) write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
-  // The samples writer is made before training, so a writer that rejects its params fails now.
-  std::shared_ptr<Writer> writer;
-  if (graph.outputs.samples.enabled) writer = make_samples_writer(graph);
+  // Each grid's writer is made before training, so a writer that rejects its params fails now
+  // (its extension names the files).
+  std::vector<std::string> extensions;
+  for (const auto& grid : graph.outputs.samples)
+    extensions.push_back(samples_extension(*make_samples_writer(graph, grid)));
   // A fresh run starts the log anew; a resumed one drops lines past its checkpoint.
   std::optional<RunLog> log;
   if (writes) log.emplace((run_dir / "log.jsonl").string(), step);
@@ -226,13 +251,11 @@ int train(const Graph& graph, const RunOptions& options) {
         window_start = now;
         window_steps = window_samples = 0;
       }
-      if (writes && graph.outputs.samples.enabled && (step % graph.outputs.samples.every == 0 || last)) {
-        const auto& spec = graph.outputs.samples;
-        torch::Tensor value = executor.sample(spec.from);
-        char name[32];
-        std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
-        write_samples(graph, *writer, value,
-                      (run_dir / "samples" / (name + samples_extension(*writer))).string());
+      for (size_t i = 0; writes && i < graph.outputs.samples.size(); ++i) {
+        const SamplesSpec& grid = graph.outputs.samples[i];
+        if (step % grid.every != 0 && !last) continue;
+        write_samples(graph, grid, sample_grid(executor, graph, grid),
+                      (run_dir / "samples" / (grid.file_stem(step) + extensions[i])).string());
       }
       if (step % graph.outputs.checkpoint_every == 0 || last) checkpoint(step);
       // After the checkpoint: a metric that fails costs no training.
@@ -262,7 +285,7 @@ int train(const Graph& graph, const RunOptions& options) {
   progress.note(
       "done: " + std::to_string(step - first_step) + " steps in " +
       std::to_string(static_cast<int>(seconds)) + " s; checkpoint " + last_checkpoint +
-      (graph.outputs.samples.enabled ? "; samples in " + (run_dir / "samples").string() : std::string()));
+      (!graph.outputs.samples.empty() ? "; samples in " + (run_dir / "samples").string() : std::string()));
   return 0;
 }
 

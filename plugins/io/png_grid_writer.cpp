@@ -53,6 +53,7 @@ class PngGridWriter : public Writer {
   static Contract contract() {
     return Contract("io/png-grid", NodeKind::Writer)
         .default_writer()
+        .row_length_param("columns")
         .doc("a batch of images in [-1, 1] as one PNG grid")
         .input("value", DType::Float, "B,C,H,W", "images, C = 1, 3 or 4")
         .param_int("columns", 0, 0, 1024, "images per row (0 = the square root of the batch)")

@@ -17,7 +17,7 @@ class FrechetDistance : public Function {
         .metric()
         .doc("Fréchet distance between Gaussians fitted to real and fake features (FID's formula)")
         .input("real", DType::Float, "N,F", "features of real samples")
-        .input("fake", DType::Float, "N,F", "features of generated samples")
+        .input("fake", DType::Float, "M,F", "features of generated samples (as many as real, or not)")
         .output("fd", DType::Float, "", "|mu_r - mu_f|^2 + tr(S_r + S_f - 2 (S_r S_f)^1/2)");
   }
   explicit FrechetDistance(const NodeSetup&) {}

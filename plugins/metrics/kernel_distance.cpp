@@ -16,7 +16,7 @@ class KernelDistance : public Function {
         .metric()
         .doc("KID's formula: unbiased MMD^2, cubic polynomial kernel, mean over random subsets")
         .input("real", DType::Float, "N,F", "features of real samples")
-        .input("fake", DType::Float, "N,F", "features of generated samples")
+        .input("fake", DType::Float, "M,F", "features of generated samples (as many as real, or not)")
         .output("kid", DType::Float, "", "mean of the subsets' MMD^2")
         .output("kid_std", DType::Float, "", "standard deviation of the subsets' MMD^2")
         .param_int("subsets", 100, 1, 1 << 20, "random subsets averaged")

@@ -42,7 +42,7 @@ class PrecisionRecall : public Function {
         .metric()
         .doc("improved precision and recall (k-NN manifolds of real and fake features)")
         .input("real", DType::Float, "N,F", "features of real samples")
-        .input("fake", DType::Float, "N,F", "features of generated samples")
+        .input("fake", DType::Float, "M,F", "features of generated samples (as many as real, or not)")
         .output("precision", DType::Float, "", "share of fake samples inside the real manifold")
         .output("recall", DType::Float, "", "share of real samples inside the fake manifold")
         .param_int("k", 3, 1, 1024, "neighbour whose distance sets each ball's radius");

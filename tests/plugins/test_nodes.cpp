@@ -67,19 +67,26 @@ class CsvWriter : public ganglion::Writer {
   static ganglion::Contract contract() {
     return ganglion::Contract("test/csv", ganglion::NodeKind::Writer)
         .doc("a matrix as comma-separated rows")
-        .input("value", ganglion::DType::Float, "N,F", "rows of numbers");
+        .input("value", ganglion::DType::Float, "N,F", "rows of numbers")
+        .param_int("group", 0, 0, {}, "a line \"--\" after every N rows (0: none)")
+        .row_length_param("group");
   }
-  explicit CsvWriter(const ganglion::NodeSetup&) {}
+  explicit CsvWriter(const ganglion::NodeSetup& s) : group_(s.params.integer("group")) {}
   std::string extension() const override { return "csv"; }
   void write(const torch::Tensor& value, const std::string& path) override {
     std::FILE* f = std::fopen(path.c_str(), "w");
     if (!f) throw std::runtime_error("cannot open " + path);
     auto rows = value.to(torch::kDouble).contiguous();
-    for (int64_t i = 0; i < rows.size(0); ++i)
+    for (int64_t i = 0; i < rows.size(0); ++i) {
       for (int64_t j = 0; j < rows.size(1); ++j)
         std::fprintf(f, "%g%s", rows[i][j].item<double>(), j + 1 < rows.size(1) ? "," : "\n");
+      if (group_ > 0 && (i + 1) % group_ == 0) std::fprintf(f, "--\n");
+    }
     std::fclose(f);
   }
+
+ private:
+  int64_t group_;
 };
 
 /// A residual MLP that grows a layer per stage (a progressive GAN in miniature), scaled by the
@@ -137,6 +144,109 @@ class Remember : public ganglion::Function {
   torch::Tensor calls_ = torch::zeros({});
 };
 
+/// Integer token sequences with their lengths and a mask (captions, say): tokens [B, T] of ids in
+/// [1, vocab), 0 after each row's length. `mask_length` other than 0 makes a mask of another
+/// length, which the named dimension T must catch.
+class Tokens : public ganglion::Source {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/tokens", ganglion::NodeKind::Source)
+        .doc("random token sequences, padded with 0, their lengths and mask")
+        .output("tokens", ganglion::DType::Long, "B,T", "token ids, 0 = padding")
+        .output("lengths", ganglion::DType::Long, "B", "tokens before the padding")
+        .output("mask", ganglion::DType::Bool, "B,T", "true where a token is")
+        .param_int("batch", 4, 1, {}, "rows")
+        .param_int("length", 5, 1, {}, "T")
+        .param_int("vocab", 10, 2, {}, "ids")
+        .param_int("mask_length", 0, 0, {}, "0 = T; else a mask of this length (a bug to catch)");
+  }
+  explicit Tokens(const ganglion::NodeSetup& s)
+      : batch_(s.params.integer("batch")),
+        length_(s.params.integer("length")),
+        vocab_(s.params.integer("vocab")),
+        mask_length_(s.params.integer("mask_length")) {}
+  ganglion::TensorMap next(const ganglion::TensorMap&, ganglion::RunContext& ctx) override {
+    auto lengths = torch::randint(1, length_ + 1, {batch_}, ctx.generator(), torch::kLong);
+    auto positions = torch::arange(length_).unsqueeze(0);
+    auto mask = positions < lengths.unsqueeze(1);
+    auto tokens = torch::randint(1, vocab_, {batch_, length_}, ctx.generator(), torch::kLong) * mask;
+    if (mask_length_ > 0) mask = torch::ones({batch_, mask_length_}, torch::kBool);
+    return {{"tokens", tokens}, {"lengths", lengths}, {"mask", mask}};
+  }
+
+ private:
+  int64_t batch_, length_, vocab_, mask_length_;
+};
+
+/// The masked mean of token embeddings through a linear head; the embedding learns at `embed_lr`
+/// times the optimiser's rate (a learning-rate multiplier the module declares).
+class TokenEmbed : public ganglion::NetModule {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/token-embed", ganglion::NodeKind::Module)
+        .doc("head(masked mean of embedding(tokens))")
+        .input("tokens", ganglion::DType::Long, "B,T", "token ids")
+        .input("mask", ganglion::DType::Bool, "B,T", "which positions hold tokens")
+        .output("y", ganglion::DType::Float, "B,E", "one vector per sequence")
+        .param_int("vocab", 10, 2, {}, "ids")
+        .param_int("dim", 3, 1, {}, "E")
+        .param_float("embed_lr", 1.0, 0.0, {}, "the embedding's lr multiplier (1: none declared)");
+  }
+  explicit TokenEmbed(const ganglion::NodeSetup& s) : embed_lr_(s.params.real("embed_lr")) {
+    embedding_ = register_module("embedding", torch::nn::Embedding(s.params.integer("vocab"), 4));
+    head_ = register_module("head", torch::nn::Linear(4, s.params.integer("dim")));
+  }
+  ganglion::TensorMap forward(const ganglion::TensorMap& in) override {
+    auto mask = in.at("mask").unsqueeze(2).to(torch::kFloat);
+    auto mean = (embedding_->forward(in.at("tokens")) * mask).sum(1) / mask.sum(1).clamp_min(1);
+    return {{"y", head_->forward(mean)}};
+  }
+  std::vector<LearningRateMultiplier> learning_rate_multipliers() const override {
+    if (embed_lr_ == 1.0) return {};
+    return {{"embedding.", embed_lr_}};
+  }
+
+ private:
+  double embed_lr_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Linear head_{nullptr};
+};
+
+/// Concatenates a port group's members along their features: at least two rows of the same B.
+class Concat : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/concat", ganglion::NodeKind::Function)
+        .doc("the members of parts, side by side")
+        .input_group("parts", ganglion::DType::Float, "B,F", "features of the same rows", 2)
+        .output("y", ganglion::DType::Float, "B,G", "all features");
+  }
+  explicit Concat(const ganglion::NodeSetup& s) : members_(s.inputs) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
+    std::vector<torch::Tensor> parts;
+    for (const auto& m : members_) parts.push_back(in.at(m));
+    return {{"y", torch::cat(parts, 1)}};
+  }
+
+ private:
+  std::vector<std::string> members_;
+};
+
+/// mean(x^2): a loss for any tensor.
+class Square : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/square", ganglion::NodeKind::Function)
+        .doc("mean of squares")
+        .input("x", ganglion::DType::Float, "*", "anything")
+        .output("loss", ganglion::DType::Float, "", "mean(x^2)");
+  }
+  explicit Square(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
+    return {{"loss", in.at("x").pow(2).mean()}};
+  }
+};
+
 class Duplicate : public ganglion::Function {
  public:
   static ganglion::Contract contract() {
@@ -160,6 +270,10 @@ GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
   registrar.add(ganglion::node_type<CsvWriter>());
   registrar.add(ganglion::node_type<GrowingMlp>());
   registrar.add(ganglion::node_type<Remember>());
+  registrar.add(ganglion::node_type<Tokens>());
+  registrar.add(ganglion::node_type<TokenEmbed>());
+  registrar.add(ganglion::node_type<Concat>());
+  registrar.add(ganglion::node_type<Square>());
 #endif
   registrar.add(ganglion::node_type<Duplicate>());
 }

@@ -10,8 +10,9 @@
 
 namespace ganglion {
 
-/// Element type carried by a port. `Any` accepts either.
-enum class DType { Float, Long, Any };
+/// Element type carried by a port: floating point, integer (class labels, token ids, lengths; not
+/// bool), bool (masks), or `Any`.
+enum class DType { Float, Long, Any, Bool };
 
 /// What a node type is: a parameterised network several nodes may apply (Module), a stateless or
 /// stateful operation (Function), something that draws samples (Source: datasets, noise), a sink
@@ -34,6 +35,8 @@ inline const char* to_string(DType t) {
       return "float";
     case DType::Long:
       return "long";
+    case DType::Bool:
+      return "bool";
     default:
       return "any";
   }
@@ -74,10 +77,16 @@ inline const char* to_string(ParamType t) {
 struct PortSpec {
   std::string name;
   DType dtype = DType::Float;
-  /// Comma-separated dimension names, e.g. "B,C,H,W"; "" is a scalar; "*" is any rank.
+  /// Comma-separated dimensions, e.g. "B,C,H,W"; "" is a scalar; "*" is any rank. A name stands
+  /// for one size across all of a node's ports (the engine checks that "B" or "T" agree at every
+  /// call); a number is that exact size.
   std::string shape;
   bool optional = false;
   std::string doc;
+  /// A port group (input_group): the node takes any number of inputs named NAME.MEMBER, at least
+  /// `min_count` of them.
+  bool group = false;
+  int min_count = 0;
 
   /// Number of dimensions the shape pattern names, or -1 for "*".
   int rank() const {
@@ -86,6 +95,24 @@ struct PortSpec {
     int n = 1;
     for (char c : shape) n += c == ',';
     return n;
+  }
+  /// The dimensions of `shape`, one entry each ("B", "3"); empty for a scalar or "*".
+  std::vector<std::string> dimensions() const {
+    std::vector<std::string> dims;
+    if (shape.empty() || shape == "*") return dims;
+    std::string::size_type start = 0;
+    for (;;) {
+      const auto comma = shape.find(',', start);
+      dims.push_back(shape.substr(start, comma - start));
+      if (comma == std::string::npos) return dims;
+      start = comma + 1;
+    }
+  }
+  /// Whether input name `port` is this spec's: its name, or NAME.MEMBER for a group.
+  bool accepts(const std::string& port) const {
+    if (!group) return port == name;
+    return port.size() > name.size() + 1 && port.compare(0, name.size(), name) == 0 &&
+           port[name.size()] == '.';
   }
 };
 
@@ -97,6 +124,9 @@ struct ParamSpec {
   std::string doc;
   /// For a Layer param: the family its layer types belong to ("upsampler").
   std::string family;
+  /// For a param group (param_float_group): the input group it is keyed by. The node then takes a
+  /// param NAME.MEMBER for each connected input GROUP.MEMBER, defaulted where the graph sets none.
+  std::string input_group;
 
   bool required() const { return std::holds_alternative<std::monostate>(default_value); }
 };
@@ -111,6 +141,10 @@ class Contract {
   Contract& doc(std::string text);
   Contract& input(std::string name, DType dtype, std::string shape, std::string doc);
   Contract& optional_input(std::string name, DType dtype, std::string shape, std::string doc);
+  /// A port group: any number of inputs NAME.MEMBER ("terms.adversarial", "terms.cycle"), each of
+  /// this dtype and shape; NodeSetup::inputs lists those a graph connects. `min_count` of them are
+  /// required.
+  Contract& input_group(std::string name, DType dtype, std::string shape, std::string doc, int min_count = 1);
   Contract& output(std::string name, DType dtype, std::string shape, std::string doc);
   Contract& param_int(std::string name, std::optional<std::int64_t> default_value, std::optional<double> min,
                       std::optional<double> max, std::string doc);
@@ -124,6 +158,10 @@ class Contract {
   Contract& param_layer(std::string name, std::string family, std::string default_type, std::string doc);
   /// For a Layer type: the family it belongs to, which params of that family accept.
   Contract& family(std::string name);
+  /// One float param per member of input group `group`: NAME.MEMBER (default `default_value`), e.g.
+  /// weights "w.cycle" for inputs "terms.cycle".
+  Contract& param_float_group(std::string name, std::string group, double default_value,
+                              std::optional<double> min, std::optional<double> max, std::string doc);
   /// A param naming one of the graph's schedules (default: none), which the node reads while it
   /// runs (a fade-in alpha, say) with RunContext::schedule(params.text(name)).
   Contract& param_schedule(std::string name, std::string doc);
@@ -141,6 +179,9 @@ class Contract {
   Contract& default_writer(bool value = true);
   /// The param of a class-label source that `ganglion sample --classes` sets.
   Contract& classes_param(std::string name);
+  /// The Int param of a writer that says how many images make a row (io/png-grid's "columns"): a
+  /// samples grid of rows from several outputs sets it to their batch size unless the graph does.
+  Contract& row_length_param(std::string name);
 
   const std::string& type() const { return type_; }
   NodeKind kind() const { return kind_; }
@@ -154,9 +195,12 @@ class Contract {
   bool is_metric() const { return metric_; }
   bool is_default_writer() const { return default_writer_; }
   const std::string& classes_param_name() const { return classes_param_; }
+  const std::string& row_length_param_name() const { return row_length_param_; }
 
+  /// The input spec that input name `name` is: a port, or the group NAME.MEMBER belongs to.
   const PortSpec* find_input(const std::string& name) const;
   const PortSpec* find_output(const std::string& name) const;
+  /// The spec of param `name`: a param, or the param group NAME.MEMBER belongs to.
   const ParamSpec* find_param(const std::string& name) const;
 
  private:
@@ -165,10 +209,11 @@ class Contract {
   std::string doc_;
   std::vector<PortSpec> inputs_, outputs_;
   std::vector<ParamSpec> params_;
+
   bool second_order_ = false;
   std::string family_;
   bool counts_rows_ = false, metric_ = false, default_writer_ = false;
-  std::string classes_param_;
+  std::string classes_param_, row_length_param_;
 
   template <class T>
   Contract& set(T& field, T value) {
@@ -188,6 +233,14 @@ inline Contract& Contract::input(std::string name, DType dtype, std::string shap
 }
 inline Contract& Contract::optional_input(std::string name, DType dtype, std::string shape, std::string doc) {
   inputs_.push_back({std::move(name), dtype, std::move(shape), true, std::move(doc)});
+  return *this;
+}
+inline Contract& Contract::input_group(std::string name, DType dtype, std::string shape, std::string doc,
+                                       int min_count) {
+  PortSpec spec{std::move(name), dtype, std::move(shape), min_count == 0, std::move(doc)};
+  spec.group = true;
+  spec.min_count = min_count;
+  inputs_.push_back(std::move(spec));
   return *this;
 }
 inline Contract& Contract::output(std::string name, DType dtype, std::string shape, std::string doc) {
@@ -234,6 +287,14 @@ inline Contract& Contract::param_layer(std::string name, std::string family, std
   params_.push_back(std::move(spec));
   return *this;
 }
+inline Contract& Contract::param_float_group(std::string name, std::string group, double default_value,
+                                             std::optional<double> min, std::optional<double> max,
+                                             std::string doc) {
+  ParamSpec spec{std::move(name), ParamType::Float, default_value, min, max, std::move(doc)};
+  spec.input_group = std::move(group);
+  params_.push_back(std::move(spec));
+  return *this;
+}
 inline Contract& Contract::family(std::string name) { return set(family_, std::move(name)); }
 inline Contract& Contract::param_schedule(std::string name, std::string doc) {
   params_.push_back({std::move(name), ParamType::Schedule, std::string(), {}, {}, std::move(doc)});
@@ -244,9 +305,14 @@ inline Contract& Contract::counts_rows(bool value) { return set(counts_rows_, st
 inline Contract& Contract::metric(bool value) { return set(metric_, std::move(value)); }
 inline Contract& Contract::default_writer(bool value) { return set(default_writer_, std::move(value)); }
 inline Contract& Contract::classes_param(std::string name) { return set(classes_param_, std::move(name)); }
+inline Contract& Contract::row_length_param(std::string name) {
+  return set(row_length_param_, std::move(name));
+}
 inline const PortSpec* Contract::find_input(const std::string& name) const {
   for (const auto& p : inputs_)
-    if (p.name == name) return &p;
+    if (!p.group && p.name == name) return &p;
+  for (const auto& p : inputs_)
+    if (p.accepts(name)) return &p;
   return nullptr;
 }
 inline const PortSpec* Contract::find_output(const std::string& name) const {
@@ -256,7 +322,12 @@ inline const PortSpec* Contract::find_output(const std::string& name) const {
 }
 inline const ParamSpec* Contract::find_param(const std::string& name) const {
   for (const auto& p : params_)
-    if (p.name == name) return &p;
+    if (p.input_group.empty() && p.name == name) return &p;
+  // NAME.MEMBER of a param group.
+  for (const auto& p : params_)
+    if (!p.input_group.empty() && name.size() > p.name.size() + 1 &&
+        name.compare(0, p.name.size(), p.name) == 0 && name[p.name.size()] == '.')
+      return &p;
   return nullptr;
 }
 

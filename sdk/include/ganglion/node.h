@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ganglion/params.h"
 
@@ -47,6 +48,9 @@ struct NodeSetup {
   int world_size = 1;
   /// The node's name in the graph (for messages).
   std::string name;
+  /// The input ports the graph connects, by name (a port group's members as GROUP.MEMBER), sorted:
+  /// a node with a port group reads its members here when it is made.
+  std::vector<std::string> inputs;
   /// Makes the layer that Layer param `param` names, for these shapes, as a module the caller
   /// registers (its parameters then belong to the caller). Set by the engine.
   std::function<torch::nn::AnyModule(const std::string& param, const LayerArgs& args)> make_layer;
@@ -105,6 +109,15 @@ class NetModule : public torch::nn::Module {
     (void)inputs;
     throw std::logic_error("the module overrides neither forward(inputs) nor forward(inputs, context)");
   }
+  /// Parts of the network that learn at a multiple of its optimiser's learning rate (StyleGAN's
+  /// mapping network at 0.01x): each parameter whose name starts with `prefix` ("mapping.") joins a
+  /// param group of its own with lr times `multiplier` (the first matching prefix wins). Asked
+  /// once, after the module is made, and again after it grows.
+  struct LearningRateMultiplier {
+    std::string prefix;
+    double multiplier = 1.0;
+  };
+  virtual std::vector<LearningRateMultiplier> learning_rate_multipliers() const { return {}; }
   /// A network that grows (a progressive GAN): when the schedule its module entry names in
   /// "grow" reaches the whole number `stage`, the engine calls grow(1), grow(2), ... up to it, on
   /// the module and on its EMA shadow. grow() registers and initialises the new layers; the engine

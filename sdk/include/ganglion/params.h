@@ -67,10 +67,12 @@ class Params {
 };
 
 /// A contract's defaults with `overrides` on top: what the engine would pass for a node whose
-/// graph entry sets only `overrides`. For testing a node on its own.
+/// graph entry sets only `overrides`. For testing a node on its own. Members of a param group
+/// (NAME.MEMBER) are there only when `overrides` names them.
 inline Params defaults_of(const Contract& contract, const std::map<std::string, ParamValue>& overrides = {}) {
   std::map<std::string, ParamValue> values;
-  for (const auto& p : contract.params()) values[p.name] = p.default_value;
+  for (const auto& p : contract.params())
+    if (p.input_group.empty()) values[p.name] = p.default_value;  // a group's members are named below
   for (const auto& [name, value] : overrides) {
     if (!contract.find_param(name))
       throw std::logic_error(contract.type() + " has no param \"" + name + "\"");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ganglion/engine/graph.h"
+#include "ganglion/engine/optimizers.h"
 #include "ganglion/engine/planner.h"
 
 namespace ganglion {
@@ -64,6 +65,8 @@ class Executor {
   /// Evaluates `ref` for output without training: EMA weights where a module keeps them, modules
   /// in eval mode, no gradients, the same noise every time, data from the start of the data set.
   torch::Tensor sample(const PortRef& ref);
+  /// Several outputs from one such evaluation (the same noise and data for all).
+  __attribute__((visibility("default"))) std::vector<torch::Tensor> sample(const std::vector<PortRef>& refs);
   /// `count` rows of `ref`, computed as for samples, batch after batch, each batch with noise of its
   /// own and the next batch of data (from the data set's start): the large draws metrics score.
   torch::Tensor draw(const PortRef& ref, std::int64_t count);
@@ -88,7 +91,7 @@ class Executor {
   /// EMA shadows by module index (null where a module keeps none).
   const std::vector<std::shared_ptr<NetModule>>& ema_modules() const { return ema_; }
   /// The optimiser of Graph::optimizers entry `entry`.
-  const torch::optim::Optimizer& optimizer(int entry) const { return *optimizers_.at(entry); }
+  const torch::optim::Optimizer& optimizer(int entry) const { return *optimizers_.at(entry).optimizer; }
   /// Rows of data drawn so far in the run (checkpointed): what StyleGAN2 counts as images seen.
   std::int64_t images_seen() const { return images_seen_; }
   /// The stage a growing module has reached (0 before it grows).
@@ -150,6 +153,8 @@ class Executor {
   Placement placement_;
   std::int64_t last_step_ = 0;
   NodeSetup setup_for(const std::string& name, const Params& params) const;
+  /// For a node (not a module): also the inputs the graph connects.
+  NodeSetup setup_for(const NodeEntry& node) const;
 
   const Graph& graph_;
   const Plan& plan_;
@@ -164,9 +169,9 @@ class Executor {
   std::vector<std::unique_ptr<Prefetcher>> prefetchers_;
   std::vector<std::shared_ptr<Source>> sample_sources_;  ///< fresh copies for sampling
   std::vector<TensorMap> sample_batches_;
-  std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers_;  ///< one per Graph::optimizers entry
-  std::vector<char> per_phase_;                                       ///< node depends on a per-phase source
-  std::vector<char> tracking_;                                        ///< module currently records gradients
+  std::vector<BuiltOptimizer> optimizers_;  ///< one per Graph::optimizers entry
+  std::vector<char> per_phase_;             ///< node depends on a per-phase source
+  std::vector<char> tracking_;              ///< module currently records gradients
   std::map<std::vector<char>, std::vector<PhasePlan>> iteration_plans_;  ///< by due phases
   std::unique_ptr<Context> context_;
   std::map<int, Value>* cache_ = nullptr;

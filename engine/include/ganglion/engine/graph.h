@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,12 +88,15 @@ struct NodeEntry {
   int module = -1;                       ///< index into Graph::modules when the node applies one
   Params params;
   std::map<std::string, PortRef> inputs;
+  /// Inputs given as {"from": ..., "stale": true}: they read the value an earlier phase of the
+  /// iteration computed, detached, even if a module it depends on has been updated since.
+  std::set<std::string> stale_inputs;
   DrawPolicy draw = DrawPolicy::PerIteration;
   std::string pointer;
 
   const Contract& contract() const;
   NodeKind kind() const { return contract().kind(); }
-  /// A function node of the metrics/ family: what evaluations run when none are named.
+  /// A function node whose contract is a metric: what evaluations run when none are named.
   bool is_metric() const;
 };
 
@@ -164,12 +168,21 @@ struct PhaseSpec {
   bool due(std::int64_t step) const { return step >= from && (step - from) % every == 0; }
 };
 
+/// One grid of samples that a run writes (outputs.samples): the rows of one output, or a row from
+/// each of several outputs drawn together (CycleGAN's real A, fake B and reconstructed A).
 struct SamplesSpec {
-  bool enabled = false;
-  PortRef from;
+  std::string name;           ///< "" for the single grid of {"from": ...}, else its key
+  std::vector<PortRef> rows;  ///< one output, or several stacked row after row
   const RegisteredType* writer = nullptr;
   Params writer_params;
+  /// Whether the graph sets the param the writer's contract names as its row length
+  /// (Contract::row_length_param); if not, a grid of several rows sets it to their batch size.
+  bool row_length_given = false;
   std::int64_t every = 500;
+  std::string pointer;  ///< "/outputs/samples" or "/outputs/samples/NAME"
+
+  /// The file name of the grid written at `step`, without the writer's extension.
+  std::string file_stem(std::int64_t step) const;
 };
 
 /// outputs.eval: metrics on a draw of samples every N iterations, into log.jsonl.
@@ -181,7 +194,8 @@ struct EvalSpec {
 };
 
 struct OutputsSpec {
-  SamplesSpec samples;
+  /// Empty when the graph writes no samples.
+  std::vector<SamplesSpec> samples;
   EvalSpec eval;
   std::int64_t checkpoint_every = 1000;
   std::int64_t keep_checkpoints = 3;
@@ -208,6 +222,8 @@ struct Graph {
   int find_node(const std::string& name) const;
   int find_module(const std::string& name) const;
   int find_schedule(const std::string& name) const;
+  /// The samples grid named `name` ("" = the first), or null.
+  const SamplesSpec* find_samples(const std::string& name) const;
   /// "batch.image", or "fake" when the node has one output.
   std::string port_name(const PortRef& ref) const;
 };

@@ -21,6 +21,14 @@ struct PlannedNode {
   std::string reason;
   /// Kept after this phase because a later phase reuses it.
   bool kept = false;
+  /// Inputs given as stale references that read a value an earlier phase computed (detached),
+  /// instead of computing it again in this phase.
+  struct StaleRead {
+    std::string port;
+    int node = -1;   ///< whose value
+    int phase = -1;  ///< the phase that computed it
+  };
+  std::vector<StaleRead> stale_reads;
 };
 
 struct PhasePlan {

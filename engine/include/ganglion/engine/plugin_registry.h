@@ -1,8 +1,11 @@
 // Finding, loading and indexing plugins. A library that cannot be used is skipped with the reason
 // (never silently); two libraries defining one type name is an error naming both.
+//
+// Torch-free: what reads only contracts (the loader, planner, schema, edit, inspect) includes this
+// without LibTorch; the factories, which make torch objects, are behind NodeType (ganglion/plugin.h).
 #pragma once
 
-#include <ganglion/plugin.h>
+#include <ganglion/contract.h>
 
 #include <map>
 #include <memory>
@@ -11,12 +14,22 @@
 
 namespace ganglion {
 
+struct NodeType;
+struct NodeSetup;
+class NetModule;
+class Function;
+class Source;
+class Writer;
+
 /// A node type together with where it came from. `library` keeps the shared library loaded for as
 /// long as anything made by the type may live: objects made through the registry hold it too.
 struct RegisteredType {
   /// First, so that it is destroyed last: the factories below are code inside the library.
   std::shared_ptr<void> library;
-  NodeType type;
+  /// What the type declares: all that validation, planning and the schema read.
+  Contract contract;
+  /// Its factories (complete only where ganglion/plugin.h is included).
+  std::shared_ptr<const NodeType> type;
   std::string file;
   std::string plugin;
   std::string plugin_version;

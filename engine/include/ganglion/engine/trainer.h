@@ -14,6 +14,8 @@ class Tensor;  // kept out of this header: the CLI's other files need no torch
 namespace ganglion {
 
 struct Graph;
+struct SamplesSpec;
+class Executor;
 class Writer;
 
 struct RunOptions {
@@ -36,16 +38,26 @@ std::string resolve_device(const std::string& name);
 /// The cores this process may run on.
 int available_cores();
 
-/// The writer of the graph's outputs.samples (io/png-grid unless it names another), made from its
-/// params; throws UserError naming /outputs/samples when the writer rejects them.
-std::shared_ptr<Writer> make_samples_writer(const Graph& graph);
+/// The writer of a samples grid (io/png-grid unless it names another), made from its params; for
+/// a grid of several rows of `row_length` images each, the writer's row-length param is set to it
+/// unless the graph sets it (0: leave it). Throws UserError naming the grid when the writer
+/// rejects its params.
+std::shared_ptr<Writer> make_samples_writer(const Graph& graph, const SamplesSpec& grid,
+                                            std::int64_t row_length = 0);
 
 /// The writer's file name extension with its leading dot (added when the writer left it out).
 std::string samples_extension(const Writer& writer);
 
-/// Writes `value` with the samples writer to `path`, atomically; throws NodeFailure naming the
-/// writer when it fails.
-void write_samples(const Graph& graph, Writer& writer, const at::Tensor& value, const std::string& path);
+/// What a grid writes: its one output, or a row from each of its outputs, drawn together with the
+/// same noise and stacked. `count` rows per output instead of one batch (ganglion sample --count).
+/// Throws NodeFailure when the rows' shapes do not stack.
+at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec& grid,
+                       std::optional<std::int64_t> count = std::nullopt);
+
+/// Writes grid `grid`'s `value` to `path` with a writer made for it, atomically; throws NodeFailure
+/// naming the writer when it fails.
+void write_samples(const Graph& graph, const SamplesSpec& grid, const at::Tensor& value,
+                   const std::string& path);
 
 /// Trains `graph` as `options` say. Returns the process exit code (0, also after a clean stop on
 /// a signal); throws UserError for anything the user can fix.
