@@ -25,7 +25,10 @@ TEST_CASE("Sdk.TemplatePluginBuildsAgainstTheInstalledSdkAndTrains") {
   const std::string prefix = root + "/prefix", build = root + "/template-build", log = root + "/log.txt";
   const std::string source = std::string(GANGLION_SOURCE_DIR) + "/examples/plugin-template";
   const std::string launcher =
-      std::system("command -v ccache > /dev/null") == 0 ? " -DCMAKE_CXX_COMPILER_LAUNCHER=ccache" : "";
+      std::system("command -v ccache > /dev/null") == 0
+          // ccache caches around a precompiled header only when told that it may.
+          ? " '-DCMAKE_CXX_COMPILER_LAUNCHER=cmake;-E;env;CCACHE_SLOPPINESS=pch_defines,time_macros;ccache'"
+          : "";
 
   REQUIRE_MESSAGE(
       sh("cmake --install '" GANGLION_BUILD_DIR_FOR_TESTS "' --prefix '" + prefix + "'", log) == 0,

@@ -1,0 +1,196 @@
+// outputs: samples grids and their writers, evaluations, checkpoints and the log.
+#include "document/loader.h"
+
+namespace ganglion::loading {
+
+namespace {
+
+/// Whether every output of `c` is one number (what a metric gives).
+bool scalar_outputs(const Contract& c) {
+  for (const auto& out : c.outputs())
+    if (out.rank() != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+void Loader::load_eval(const json& e, Graph& g) {
+  const std::string p = "/outputs/eval";
+  if (!e.is_object()) {
+    diags_.error(p, "expected an object such as {\"every\": 1000, \"samples\": 2500}");
+    return;
+  }
+  check_keys(e, p, {"every", "samples", "metrics"});
+  auto& spec = g.outputs.eval;
+  spec.enabled = true;
+  spec.every = integer_field(e, "every", p, spec.every, 1);
+  spec.samples = integer_field(e, "samples", p, spec.samples, 1);
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes) names.push_back(n.name);
+  if (e.contains("metrics")) {
+    const json& m = e["metrics"];
+    if (!m.is_array()) {
+      diags_.error(p + "/metrics", "expected an array of node names, found " + type_name(m));
+      return;
+    }
+    for (size_t i = 0; i < m.size(); ++i) {
+      const std::string at = p + "/metrics/" + std::to_string(i);
+      if (!m[i].is_string()) {
+        diags_.error(at, "expected a node name, found " + type_name(m[i]));
+        continue;
+      }
+      const std::string name = m[i].get<std::string>();
+      const int n = g.find_node(name);
+      if (n < 0)
+        diags_.error(at, "no node " + quote(name) + did_you_mean(name, names));
+      else if (g.nodes[n].type && g.nodes[n].kind() != NodeKind::Function)
+        diags_.error(at, "node " + quote(name) + " is a " + g.nodes[n].contract().type() +
+                             ", not a function node that can score a draw");
+      else if (g.nodes[n].type && !scalar_outputs(g.nodes[n].contract()))
+        diags_.error(at,
+                     "node " + quote(name) + " (" + g.nodes[n].contract().type() +
+                         ") has outputs that are not single numbers; a metric gives one number per output");
+      else
+        spec.metrics.push_back(name);
+    }
+    if (m.empty())
+      diags_.error(p + "/metrics", "an empty list; name metric nodes, or leave \"metrics\" out for all");
+  } else {
+    if (std::none_of(g.nodes.begin(), g.nodes.end(), [](const NodeEntry& n) { return n.is_metric(); }))
+      diags_.error(
+          p,
+          "the graph has no node of a metrics/ type to evaluate; add one (e.g. metrics/mixture-modes) "
+          "or list function nodes in \"metrics\"");
+  }
+}
+
+std::string Loader::default_writer(const Graph& g, const PortRef& from, const std::string& pointer) {
+  // The writers that declare themselves a default, by whether their input's rank fits.
+  if (!g.nodes[from.node].type) return {};
+  const PortSpec* out = g.nodes[from.node].contract().find_output(from.port);
+  std::vector<std::string> fitting, all;
+  for (const auto& [name, t] : registry_.types()) {
+    const Contract& c = t.contract;
+    if (c.kind() != NodeKind::Writer || !c.is_default_writer() || c.inputs().empty()) continue;
+    all.push_back(name + " (" + c.inputs().front().shape + ")");
+    const int rank = c.inputs().front().rank();
+    if (rank < 0 || !out || out->rank() < 0 || rank == out->rank()) fitting.push_back(name);
+  }
+  if (fitting.size() == 1) return fitting.front();
+  diags_.error(pointer + "/writer",
+               (fitting.empty() ? "no default writer takes " : "several default writers take ") +
+                   quote(g.port_name(from)) + " (shape " + quote(out ? out->shape : "?") +
+                   "): name one with \"writer\" (default writers: " + list_names(all) + ")");
+  return {};
+}
+
+void Loader::load_samples_grid(const json& s, const std::string& p, const std::string& name, Graph& g) {
+  check_keys(s, p, {"from", "rows", "every", "writer", "params"});
+  SamplesSpec spec;
+  spec.name = name;
+  spec.pointer = p;
+  spec.every = integer_field(s, "every", p, spec.every, 1);
+  if (s.contains("from") == s.contains("rows")) {
+    diags_.error(p, s.contains("from") ? "give \"from\" or \"rows\", not both"
+                                       : "missing field \"from\" (the node whose values are written) or "
+                                         "\"rows\" (several, a row each)");
+    return;
+  }
+  if (s.contains("from")) {
+    PortRef r;
+    if (resolve_ref(s["from"], p + "/from", g, r)) spec.rows.push_back(r);
+  } else if (!s["rows"].is_array() || s["rows"].empty()) {
+    diags_.error(p + "/rows",
+                 "expected a list of outputs such as [\"real_a\", \"fake_b\", \"rec_a\"], a row each");
+  } else {
+    for (size_t i = 0; i < s["rows"].size(); ++i) {
+      PortRef r;
+      if (resolve_ref(s["rows"][i], p + "/rows/" + std::to_string(i), g, r)) spec.rows.push_back(r);
+    }
+  }
+  if (spec.rows.empty()) return;
+  std::string writer;
+  if (const std::string* w = string_field(s, "writer", p, false))
+    writer = *w;
+  else
+    writer = default_writer(g, spec.rows.front(), p);
+  if (!writer.empty()) spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
+  if (spec.writer) {
+    spec.writer_params = check_params(spec.writer->contract, s, p);
+    const std::string& row_length = spec.writer->contract.row_length_param_name();
+    spec.row_length_given = !row_length.empty() && s.contains("params") && s["params"].is_object() &&
+                            s["params"].contains(row_length);
+    // A writer is checked against its contract as a node's input is, for every row.
+    const auto& inputs = spec.writer->contract.inputs();
+    if (inputs.empty())
+      diags_.error(p + "/writer",
+                   writer + " declares no input port, so it cannot be given \"from\" (a plugin bug)");
+    else
+      for (size_t i = 0; i < spec.rows.size(); ++i) {
+        const std::string mismatch = port_mismatch(inputs.front(), g, spec.rows[i]);
+        if (!mismatch.empty())
+          diags_.error(p + (s.contains("from") ? "/from" : "/rows/" + std::to_string(i)),
+                       "the samples writer " + writer + "'s " + mismatch);
+      }
+  }
+  g.outputs.samples.push_back(std::move(spec));
+}
+
+void Loader::load_outputs(const json& outputs, Graph& g) {
+  if (!outputs.is_object()) {
+    diags_.error("/outputs", "expected an object, found " + type_name(outputs));
+    return;
+  }
+  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval"});
+  if (outputs.contains("samples")) {
+    const json& s = outputs["samples"];
+    static const std::vector<std::string> grid_keys{"from", "rows", "every", "writer", "params"};
+    const bool single =
+        s.is_object() && (s.empty() || std::any_of(s.items().begin(), s.items().end(), [](const auto& kv) {
+                            return std::find(grid_keys.begin(), grid_keys.end(), kv.key()) != grid_keys.end();
+                          }));
+    if (!s.is_object()) {
+      diags_.error("/outputs/samples",
+                   "expected an object such as {\"from\": \"fake\", \"every\": 500}, or named grids such as "
+                   "{\"a2b\": {\"rows\": [\"real_a\", \"fake_b\"]}}");
+    } else if (single) {
+      load_samples_grid(s, "/outputs/samples", "", g);
+    } else {
+      for (const auto& [name, grid] : s.items()) {
+        const std::string p = "/outputs/samples" + json_pointer({name});
+        if (!valid_graph_name(name))
+          diags_.error(p, "a grid's name uses letters, digits, '_' and '-' (it names the grid's files)");
+        else if (!grid.is_object())
+          diags_.error(
+              p, "expected a grid such as {\"rows\": [\"real_a\", \"fake_b\"], \"every\": 500}, found " +
+                     type_name(grid));
+        else
+          load_samples_grid(grid, p, name, g);
+      }
+    }
+  }
+  if (outputs.contains("checkpoint")) {
+    const json& c = outputs["checkpoint"];
+    if (!c.is_object()) {
+      diags_.error("/outputs/checkpoint", "expected an object such as {\"every\": 1000}");
+    } else {
+      check_keys(c, "/outputs/checkpoint", {"every", "keep"});
+      g.outputs.checkpoint_every =
+          integer_field(c, "every", "/outputs/checkpoint", g.outputs.checkpoint_every, 1);
+      g.outputs.keep_checkpoints =
+          integer_field(c, "keep", "/outputs/checkpoint", g.outputs.keep_checkpoints, 1);
+    }
+  }
+  if (outputs.contains("eval")) load_eval(outputs["eval"], g);
+  if (outputs.contains("log")) {
+    const json& l = outputs["log"];
+    if (!l.is_object()) {
+      diags_.error("/outputs/log", "expected an object such as {\"every\": 10}");
+    } else {
+      check_keys(l, "/outputs/log", {"every"});
+      g.outputs.log_every = integer_field(l, "every", "/outputs/log", g.outputs.log_every, 1);
+    }
+  }
+}
+
+}  // namespace ganglion::loading

@@ -1,0 +1,234 @@
+// What a checkpoint holds of a run (modules, EMA shadows, optimisers, generators, stages, node
+// state) and the starting weights a module entry names.
+#include "ganglion/engine/executor.h"
+
+#include <torch/serialize.h>
+
+#include <ganglion/plugin.h>
+#include "ganglion/engine/checkpoint.h"
+#include "ganglion/engine/prefetcher.h"
+#include "ganglion/engine/user_error.h"
+#include "run/executor_parts.h"
+
+namespace ganglion {
+
+void Executor::save(torch::serialize::OutputArchive& archive) const {
+  for (size_t m = 0; m < modules_.size(); ++m) {
+    torch::serialize::OutputArchive sub;
+    modules_[m]->save(sub);
+    archive.write("module/" + graph_.modules[m].name, sub);
+    if (ema_[m]) {
+      torch::serialize::OutputArchive e;
+      ema_[m]->save(e);
+      archive.write("ema/" + graph_.modules[m].name, e);
+    }
+  }
+  for (size_t o = 0; o < optimizers_.size(); ++o) {
+    torch::serialize::OutputArchive sub;
+    optimizers_[o].optimizer->save(sub);
+    archive.write(graph_.optimizers[o].checkpoint_key(), sub);
+  }
+  archive.write("rng/engine", context_->generator_.get_state());
+  for (const auto& [node, gen] : context_->node_generators_)
+    archive.write("rng/node/" + graph_.nodes[node].name, gen.get_state());
+  for (size_t i = 0; i < functions_.size(); ++i) {
+    if (!functions_[i]) continue;
+    const TensorMap state = functions_[i]->state_tensors();
+    if (state.empty()) continue;
+    torch::serialize::OutputArchive sub;
+    for (const auto& [key, t] : state) sub.write(key, t);
+    archive.write("state/" + graph_.nodes[i].name, sub);
+  }
+  archive.write("stages", torch::tensor(stage_, torch::kLong));
+  {
+    auto cpu = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    archive.write("rng/torch", cpu.get_state());
+  }
+  archive.write("versions", torch::tensor(module_version_, torch::kLong));
+  archive.write("images_seen", torch::tensor(images_seen_, torch::kLong));
+}
+
+namespace run_parts {
+
+/// Every parameter or buffer whose stored shape differs from the module's, mirroring how
+/// torch::nn::Module::save nests its archives (own tensors, then one archive per child).
+void shape_mismatches(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                      const std::string& prefix, std::vector<std::string>& out) {
+  auto check = [&](const std::string& key, const torch::Tensor& have, bool buffer) {
+    torch::Tensor stored;
+    if (archive.try_read(key, stored, buffer) && stored.sizes() != have.sizes())
+      out.push_back(prefix + key + " is " + c10::str(stored.sizes()) + " in the checkpoint but " +
+                    c10::str(have.sizes()) + " in the graph");
+  };
+  for (const auto& p : module.named_parameters(false)) check(p.key(), p.value(), false);
+  for (const auto& b : module.named_buffers(false)) check(b.key(), b.value(), true);
+  for (const auto& c : module.named_children()) {
+    torch::serialize::InputArchive child;
+    if (archive.try_read(c.key(), child)) shape_mismatches(*c.value(), child, prefix + c.key() + ".", out);
+  }
+}
+
+/// The first tensor of `module` whose shape the archive does not match, with how many more do
+/// not; "" when all fit.
+std::string shape_mismatch(torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  std::vector<std::string> all;
+  shape_mismatches(module, archive, "", all);
+  if (all.empty()) return {};
+  return all.front() +
+         (all.size() > 1 ? " (and " + std::to_string(all.size() - 1) + " more)" : std::string());
+}
+
+void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device) {
+  const std::string where = m.pointer + "/weights";
+  const auto named = named_checkpoint(m.weights.from);
+  if (!named)
+    throw UserError(m.weights.from, where,
+                    "no such run directory or checkpoint file (relative paths start at the current "
+                    "directory): train that run first with ganglion run, or fix the path");
+  if (named->file.empty())
+    throw UserError(m.weights.from, where,
+                    "the run directory has no checkpoints yet: train it first (ganglion run GRAPH), "
+                    "or name a checkpoint file");
+  const std::string& file = named->file;
+  torch::serialize::InputArchive archive, sub;
+  try {
+    archive.load_from(file, device);
+  } catch (const std::exception&) {
+    throw UserError(file, where, "not a readable Ganglion checkpoint (corrupt or truncated)");
+  }
+  if (!archive.try_read("module/" + m.weights.module, sub))
+    throw UserError(file, where,
+                    "the checkpoint has no module \"" + m.weights.module +
+                        "\": name the module it holds with {\"from\": ..., \"module\": NAME}");
+  const std::string mismatch = shape_mismatch(net, sub);
+  if (!mismatch.empty())
+    throw UserError(file, where,
+                    "module " + m.weights.module + " does not fit module " + m.name + " of this graph: " +
+                        mismatch + " (are the params the same as in the run that trained it?)");
+  try {
+    net.load(sub);
+  } catch (const std::exception& e) {
+    throw UserError(file, where,
+                    "module " + m.weights.module + " does not fit module " + m.name + ": " + message_of(e));
+  }
+}
+
+}  // namespace run_parts
+
+using run_parts::shape_mismatch;
+
+void Executor::load(torch::serialize::InputArchive& archive, const std::string& file) {
+  std::string what = "";
+  try {
+    // A module that had grown is grown to the same stage first, so that its weights and its
+    // optimisers' state fit.
+    what = "stages";
+    torch::Tensor stages;
+    if (archive.try_read("stages", stages) && stages.numel() == static_cast<int64_t>(stage_.size()))
+      for (size_t m = 0; m < stage_.size(); ++m) {
+        const std::int64_t stage = stages[m].item<std::int64_t>();
+        if (stage > stage_[m]) grow_to(static_cast<int>(m), stage);
+      }
+    for (size_t m = 0; m < modules_.size(); ++m) {
+      what = "module " + graph_.modules[m].name;
+      torch::serialize::InputArchive sub;
+      archive.read("module/" + graph_.modules[m].name, sub);
+      const std::string mismatch = shape_mismatch(*modules_[m], sub);
+      if (!mismatch.empty())
+        throw UserError(
+            file, "",
+            "the checkpoint does not fit this graph: module " + graph_.modules[m].name + ": " + mismatch);
+      modules_[m]->load(sub);
+      if (ema_[m]) {
+        torch::serialize::InputArchive e;
+        archive.read("ema/" + graph_.modules[m].name, e);
+        ema_[m]->load(e);
+      }
+    }
+    for (size_t o = 0; o < optimizers_.size(); ++o) {
+      const OptimizerEntry& entry = graph_.optimizers[o];
+      what = entry.named ? "optimizer " + entry.name : "optimizer of phase " + entry.name;
+      torch::serialize::InputArchive sub;
+      archive.read(entry.checkpoint_key(), sub);
+      optimizers_[o].optimizer->load(sub);
+    }
+    what = "random state";
+    torch::Tensor state;
+    archive.read("rng/engine", state);
+    context_->generator_.set_state(state.to(torch::kCPU));
+    context_->node_generators_.clear();
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      torch::Tensor node_state;
+      if (!archive.try_read("rng/node/" + graph_.nodes[i].name, node_state)) continue;
+      context_->generator_of(static_cast<int>(i)).set_state(node_state.to(torch::kCPU));
+    }
+    what = "node state";
+    for (size_t i = 0; i < functions_.size(); ++i) {
+      torch::serialize::InputArchive sub;
+      if (!functions_[i] || !archive.try_read("state/" + graph_.nodes[i].name, sub)) continue;
+      TensorMap tensors;
+      for (const auto& key : sub.keys()) {
+        torch::Tensor t;
+        sub.read(key, t);
+        tensors[key] = t;
+      }
+      functions_[i]->restore_tensors(tensors);
+    }
+    archive.read("rng/torch", state);
+    {
+      auto cpu = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(cpu.mutex());
+      cpu.set_state(state.to(torch::kCPU));
+    }
+    torch::Tensor versions;
+    archive.read("versions", versions);
+    if (versions.numel() == static_cast<int64_t>(module_version_.size()))
+      for (size_t m = 0; m < module_version_.size(); ++m) module_version_[m] = versions[m].item<int64_t>();
+    // Checkpoints from before images were counted resume from 0.
+    torch::Tensor seen;
+    images_seen_ = archive.try_read("images_seen", seen) ? seen.item<std::int64_t>() : 0;
+  } catch (const UserError&) {
+    throw;
+  } catch (const NodeFailure& e) {
+    throw UserError(graph_.file, e.pointer(), std::string(e.what()) + " (resuming from " + file + ")");
+  } catch (const std::exception& e) {
+    throw UserError(file, "", "the checkpoint does not fit this graph (" + what + "): " + message_of(e));
+  }
+  // Gradient tracking flags follow the parameters just loaded.
+  tracking_.assign(modules_.size(), 2);
+}
+
+std::map<std::string, std::string> Executor::node_states() const {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    std::string state;
+    if (prefetchers_[i])
+      state = prefetchers_[i]->position();
+    else if (sources_[i])
+      state = sources_[i]->position();
+    else if (functions_[i])
+      state = functions_[i]->state();
+    if (!state.empty()) out[graph_.nodes[i].name] = state;
+  }
+  return out;
+}
+
+void Executor::restore_node_states(const std::map<std::string, std::string>& states) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    auto it = states.find(graph_.nodes[i].name);
+    if (it == states.end() || it->second.empty()) continue;
+    try {
+      if (prefetchers_[i])
+        prefetchers_[i]->seek(it->second);
+      else if (sources_[i])
+        sources_[i]->seek(it->second);
+      else if (functions_[i])
+        functions_[i]->restore(it->second);
+    } catch (const std::exception& e) {
+      throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e));
+    }
+  }
+}
+
+}  // namespace ganglion
