@@ -1,5 +1,6 @@
 // The `ganglion` verbs: each one a CommandSpec whose options are declared once.
 #include "commands.h"
+#include "edit_help.h"
 #include "edit_session.h"
 
 #include <sys/wait.h>

@@ -1,5 +1,7 @@
 #include "edit_session.h"
 
+#include "edit_help.h"
+
 #include <unistd.h>
 
 #include <cstdint>

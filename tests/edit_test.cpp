@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "edit_help.h"
 #include "ganglion/engine/graph_edit.h"
 #include "test_support.h"
 

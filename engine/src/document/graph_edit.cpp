@@ -324,10 +324,6 @@ std::string joined(const std::vector<std::string>& notes) {
   return out;
 }
 
-void need(const std::vector<std::string>& words, size_t count, const char* usage) {
-  if (words.size() < count) fail(std::string("usage: ") + usage);
-}
-
 }  // namespace
 
 GraphDocument new_graph_document(const std::string& name, const std::string& schema) {
@@ -342,382 +338,354 @@ GraphDocument new_graph_document(const std::string& name, const std::string& sch
   return doc;
 }
 
-EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
-                      const PluginRegistry& registry, bool force) {
-  if (words.empty()) fail("no verb given (see ganglion edit --help)");
-  if (!doc.is_object()) fail("the graph file does not hold a JSON object");
-  const std::string& verb = words[0];
-  if (verb == "add-module") {
-    need(words, 3, "add-module NAME TYPE [PARAM=VALUE...]");
-    const std::string& name = words[1];
-    require_name(name, "module");
-    if (is_module(doc, name)) fail("there is already a module " + quote(name));
-    const RegisteredType& t = find_type(registry, words[2]);
-    if (t.contract.kind() != NodeKind::Module)
-      fail(quote(words[2]) + " is a " + to_string(t.contract.kind()) + ", not a module: use add-node");
-    std::map<std::string, Json> params;
-    Json inputs = Json::object();
-    split_assignments(words, 3, params, inputs);
-    if (!inputs.empty()) fail("a module has no inputs of its own: connect the nodes that apply it");
-    Json entry = Json::object();
-    entry["type"] = words[2];
-    entry["params"] = params_from(t.contract, params);
-    section(doc, "modules", Json::object())[name] = entry;
-    return {"added module " + name + " (" + words[2] + ")"};
-  }
-  if (verb == "add-node") {
-    need(words, 3, "add-node NAME TYPE|MODULE [PARAM=VALUE...] [in.PORT=NODE[.PORT]...]");
-    const std::string& name = words[1];
-    require_name(name, "node");
-    if (is_node(doc, name)) fail("there is already a node " + quote(name));
-    std::map<std::string, Json> params;
-    Json inputs = Json::object();
-    split_assignments(words, 3, params, inputs);
-    Json entry = Json::object();
-    std::string what;
-    if (is_module(doc, words[2])) {
-      if (!params.empty())
-        fail("a node applying module " + words[2] + " takes no params: set them on the module");
-      entry["apply"] = words[2];
-      what = "applies " + words[2];
-    } else {
-      const RegisteredType& t = find_type(registry, words[2]);
-      const NodeKind kind = t.contract.kind();
-      if (kind == NodeKind::Module)
-        fail(quote(words[2]) + " is a module type: add-module NAME " + words[2] + ", then add-node " + name +
-             " NAME");
-      if (kind == NodeKind::Writer)
-        fail(quote(words[2]) + " is a writer: use set-output samples writer=" + words[2]);
-      if (kind == NodeKind::Layer)
-        fail(quote(words[2]) + " is a layer: set it as a network's " + t.contract.layer_family() +
-             " param, e.g. set G " + t.contract.layer_family() + "=" + words[2]);
-      entry["type"] = words[2];
-      entry["params"] = params_from(t.contract, params);
-      what = words[2];
-    }
-    if (!inputs.empty()) entry["in"] = inputs;
-    section(doc, "nodes", Json::object())[name] = entry;
-    return {"added node " + name + " (" + what + ")"};
-  }
-  if (verb == "connect") {
-    need(words, 3, "connect NODE[.PORT] NODE.INPUT");
-    const auto dot = words[2].find('.');
-    if (dot == std::string::npos) fail("name the input to connect as NODE.INPUT, e.g. fake.z");
-    Json& entry = node_entry(doc, words[2].substr(0, dot));
-    const std::string source = words[1].substr(0, words[1].find('.'));
-    if (!is_node(doc, source)) fail("no node " + quote(source) + did_you_mean(source, keys_of(doc["nodes"])));
-    section(entry, "in", Json::object())[words[2].substr(dot + 1)] = words[1];
-    return {"connected " + words[1] + " to " + words[2]};
-  }
-  if (verb == "disconnect") {
-    need(words, 2, "disconnect NODE.INPUT");
-    const auto dot = words[1].find('.');
-    if (dot == std::string::npos) fail("name the input as NODE.INPUT");
-    Json& entry = node_entry(doc, words[1].substr(0, dot));
-    const std::string port = words[1].substr(dot + 1);
-    if (!entry.contains("in") || !entry["in"].contains(port)) fail(words[1] + " is not connected");
-    entry["in"].erase(port);
-    if (entry["in"].empty()) entry.erase("in");
-    return {"disconnected " + words[1]};
-  }
-  if (verb == "set" || verb == "unset") {
-    need(words, 3, verb == "set" ? "set NODE|MODULE PARAM=VALUE..." : "unset NODE|MODULE PARAM...");
-    const std::string& name = words[1];
-    const bool module = is_module(doc, name) && !is_node(doc, name);
-    Json& entry = module ? module_entry(doc, name) : node_entry(doc, name);
-    std::string changed;
-    for (size_t i = 2; i < words.size(); ++i) {
-      if (verb == "set") {
-        auto [key, value] = assignment(words[i]);
-        if (key.rfind("in.", 0) == 0)
-          section(entry, "in", Json::object())[key.substr(3)] = value;
-        else if (key == "draw" && !module)
-          entry["draw"] = value;
-        else if (key == "apply" && !module && entry.contains("apply"))
-          entry["apply"] = value;  // re-points the node at another module; validation checks the fit
-        else if (key.rfind("ema.", 0) == 0 && module)
-          section(entry, "ema", Json::object())[key.substr(4)] = value;
-        else
-          section(entry, "params", Json::object())[key] = value;
-        changed += (changed.empty() ? "" : ", ") + key;
-      } else {
-        const std::string& key = words[i];
-        Json* holder = key.rfind("ema.", 0) == 0  ? (entry.contains("ema") ? &entry["ema"] : nullptr)
-                       : key == "draw"            ? &entry
-                       : key.rfind("in.", 0) == 0 ? (entry.contains("in") ? &entry["in"] : nullptr)
-                                                  : (entry.contains("params") ? &entry["params"] : nullptr);
-        const std::string field = key.rfind("ema.", 0) == 0  ? key.substr(4)
-                                  : key.rfind("in.", 0) == 0 ? key.substr(3)
-                                                             : key;
-        if (!holder || !holder->contains(field)) fail(name + " has no " + quote(key) + " set");
-        holder->erase(field);
-        changed += (changed.empty() ? "" : ", ") + key;
-      }
-    }
-    return {(verb == "set" ? "set " : "unset ") + changed + " on " + name};
-  }
-  if (verb == "rename") {
-    need(words, 3, "rename OLD NEW");
-    const std::string &old_name = words[1], &new_name = words[2];
-    if (old_name == new_name) fail("the new name is the old one");
-    if (is_node(doc, old_name)) {
-      require_name(new_name, "node");
-      if (is_node(doc, new_name)) fail("there is already a node " + quote(new_name));
-      for (auto& r : references_to_node(doc, old_name))
-        *r.value = renamed_ref(r.value->get<std::string>(), old_name, new_name);
-      Json renamed = Json::object();
-      for (auto& [k, v] : doc["nodes"].items()) renamed[k == old_name ? new_name : k] = v;  // keeps its place
-      doc["nodes"] = renamed;
-      return {"renamed node " + old_name + " to " + new_name + " (every reference follows)"};
-    }
-    if (is_module(doc, old_name)) {
-      require_name(new_name, "module");
-      if (is_module(doc, new_name)) fail("there is already a module " + quote(new_name));
-      if (doc.contains("nodes") && doc["nodes"].is_object())
-        for (auto& [node, entry] : doc["nodes"].items())
-          if (entry.is_object() && entry.value("apply", "") == old_name) entry["apply"] = new_name;
-      if (doc.contains("phases"))
-        for (auto& p : doc["phases"])
-          if (p.contains("update"))
-            for (auto& u : p["update"]) {
-              if (u.is_string() && u == old_name)
-                u = new_name;
-              else if (u.is_object() && u.value("module", "") == old_name)
-                u["module"] = new_name;
-            }
-      Json renamed = Json::object();
-      for (auto& [k, v] : doc["modules"].items()) renamed[k == old_name ? new_name : k] = v;
-      doc["modules"] = renamed;
-      return {"renamed module " + old_name + " to " + new_name + " (every reference follows)"};
-    }
-    std::vector<std::string> names = keys_of(doc.value("nodes", Json::object()));
-    for (const auto& m : keys_of(doc.value("modules", Json::object()))) names.push_back(m);
-    fail("no node or module " + quote(old_name) + did_you_mean(old_name, names));
-  }
-  if (verb == "remove") {
-    need(words, 2, "remove NODE|MODULE [--force]");
-    std::vector<std::string> notes;
-    if (is_node(doc, words[1])) {
-      remove_node(doc, words[1], force, notes);
-      return {"removed node " + words[1] + joined(notes)};
-    }
-    if (is_module(doc, words[1])) {
-      remove_module(doc, words[1], force, notes);
-      return {"removed module " + words[1] + joined(notes)};
-    }
-    std::vector<std::string> names = keys_of(doc.value("nodes", Json::object()));
-    for (const auto& m : keys_of(doc.value("modules", Json::object()))) names.push_back(m);
-    fail("no node or module " + quote(words[1]) + did_you_mean(words[1], names));
-  }
-  if (verb == "add-phase") {
-    need(words, 4, "add-phase NAME MINIMIZE MODULE[,MODULE...] [SETTING=VALUE...]");
-    Json& phases = section(doc, "phases", Json::array());
-    for (auto& p : phases)
-      if (p.value("name", "") == words[1]) fail("there is already a phase " + quote(words[1]));
-    Json phase = Json::object();
-    phase["name"] = words[1];
-    phase["minimize"] = words[2];
-    std::vector<std::string> settings{"", "update=" + words[3]};
-    apply_phase_settings(phase, settings, 1, doc);
-    apply_phase_settings(phase, words, 4, doc);
-    phases.push_back(phase);
-    return {"added phase " + words[1]};
-  }
-  if (verb == "set-phase") {
-    need(words, 3, "set-phase NAME SETTING=VALUE...");
-    apply_phase_settings(phase_entry(doc, words[1]), words, 2, doc);
-    return {"changed phase " + words[1]};
-  }
-  if (verb == "remove-phase") {
-    need(words, 2, "remove-phase NAME");
-    phase_entry(doc, words[1]);  // exists, or a clear message
-    Json kept = Json::array();
-    for (auto& p : doc["phases"])
-      if (p.value("name", "") != words[1]) kept.push_back(p);
-    doc["phases"] = kept;
-    return {"removed phase " + words[1]};
-  }
-  if (verb == "set-output") {
-    need(words, 3, "set-output samples|checkpoint|log SETTING=VALUE...");
-    const std::string& which = words[1];
-    if (which != "samples" && which != "checkpoint" && which != "log")
-      fail("outputs are samples, checkpoint and log, not " + quote(which));
-    Json& out = section(section(doc, "outputs", Json::object()), which.c_str(), Json::object());
-    for (size_t i = 2; i < words.size(); ++i) {
-      auto [key, value] = assignment(words[i]);
-      const bool own = key == "every" || (which == "samples" && (key == "from" || key == "writer")) ||
-                       (which == "checkpoint" && key == "keep");
-      if (own)
-        out[key] = value;
-      else if (which == "samples")
-        section(out, "params", Json::object())[key] = value;  // the writer's
-      else
-        fail(which + " has no setting " + quote(key));
-    }
-    return {"changed outputs." + which};
-  }
-  if (verb == "set-graph") {
-    need(words, 2, "set-graph name|seed|steps|description=VALUE...");
-    for (size_t i = 1; i < words.size(); ++i) {
-      auto [key, value] = assignment(words[i]);
-      if (key != "name" && key != "seed" && key != "steps" && key != "description")
-        fail("the graph has no setting " + quote(key) +
-             did_you_mean(key, {"name", "seed", "steps", "description"}));
-      doc[key] = value;
-    }
-    return {"changed the graph's settings"};
-  }
-  fail("unknown verb " + quote(verb) +
-       did_you_mean(verb, {"add-module", "add-node", "connect", "disconnect", "set", "unset", "rename",
-                           "remove", "add-phase", "set-phase", "remove-phase", "set-output", "set-graph"}) +
-       " (see ganglion edit --help)");
-}
-
-std::string edit_verbs_help() {
-  return "verbs:\n"
-         "  create [NAME]                         a new graph file (no modules, nodes or phases yet)\n"
-         "  add-module NAME TYPE [P=V...]         a module; params start at the contract's defaults\n"
-         "  add-node NAME TYPE [P=V...] [in.PORT=REF...]\n"
-         "                                        a function or source node\n"
-         "  add-node NAME MODULE [in.PORT=REF...] a node applying a module\n"
-         "  connect NODE[.PORT] NODE.INPUT        connect an output to an input\n"
-         "  disconnect NODE.INPUT\n"
-         "  set NAME P=V... | unset NAME P...     params of a node or module (also in.PORT, draw, ema.beta,\n"
-         "                                        and apply=MODULE to re-point a module node)\n"
-         "  rename OLD NEW                        a node or module; every reference follows\n"
-         "  remove NAME [--force]                 refuses while something uses it; --force cuts those too\n"
-         "  add-phase NAME MINIMIZE M[,M...] [S=V...]\n"
-         "                                        settings: every, repeat, from, lazy, optimizer (a type,\n"
-         "                                        or the name of one of the graph's optimizers), lr,\n"
-         "                                        betas, momentum, alpha, eps, weight_decay\n"
-         "  set-phase NAME S=V... | remove-phase NAME\n"
-         "  set-output samples|checkpoint|log S=V...\n"
-         "                                        samples: from, every, writer, and the writer's params\n"
-         "  set-graph name|seed|steps|description=V\n"
-         "VALUE is JSON when it parses as JSON, else a string. Every edit is validated; an edit that\n"
-         "would make the graph invalid is refused and the file is left as it was.\n";
-}
-
 namespace {
 
-const std::vector<std::string>& verbs() {
-  static const std::vector<std::string> v{"add-module",   "add-node",   "connect",  "disconnect", "set",
-                                          "unset",        "rename",     "remove",   "add-phase",  "set-phase",
-                                          "remove-phase", "set-output", "set-graph"};
-  return v;
+using Words = std::vector<std::string>;
+
+EditResult edit_add_module(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const std::string& name = words[1];
+  require_name(name, "module");
+  if (is_module(doc, name)) fail("there is already a module " + quote(name));
+  const RegisteredType& t = find_type(registry, words[2]);
+  if (t.contract.kind() != NodeKind::Module)
+    fail(quote(words[2]) + " is a " + to_string(t.contract.kind()) + ", not a module: use add-node");
+  std::map<std::string, Json> params;
+  Json inputs = Json::object();
+  split_assignments(words, 3, params, inputs);
+  if (!inputs.empty()) fail("a module has no inputs of its own: connect the nodes that apply it");
+  Json entry = Json::object();
+  entry["type"] = words[2];
+  entry["params"] = params_from(t.contract, params);
+  section(doc, "modules", Json::object())[name] = entry;
+  return {"added module " + name + " (" + words[2] + ")"};
 }
 
-/// The contract a node or module entry of the document follows, if its type is known.
-const Contract* contract_of(const Json& doc, const PluginRegistry& registry, const std::string& name) {
-  const Json* entry = nullptr;
-  if (is_node(doc, name))
-    entry = &doc["nodes"][name];
-  else if (is_module(doc, name))
-    entry = &doc["modules"][name];
-  if (!entry || !entry->is_object()) return nullptr;
-  std::string type = entry->value("type", "");
-  if (type.empty() && entry->contains("apply")) {
-    const std::string module = entry->value("apply", "");
-    if (is_module(doc, module)) type = doc["modules"][module].value("type", "");
+EditResult edit_add_node(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const std::string& name = words[1];
+  require_name(name, "node");
+  if (is_node(doc, name)) fail("there is already a node " + quote(name));
+  std::map<std::string, Json> params;
+  Json inputs = Json::object();
+  split_assignments(words, 3, params, inputs);
+  Json entry = Json::object();
+  std::string what;
+  if (is_module(doc, words[2])) {
+    if (!params.empty())
+      fail("a node applying module " + words[2] + " takes no params: set them on the module");
+    entry["apply"] = words[2];
+    what = "applies " + words[2];
+  } else {
+    const RegisteredType& t = find_type(registry, words[2]);
+    const NodeKind kind = t.contract.kind();
+    if (kind == NodeKind::Module)
+      fail(quote(words[2]) + " is a module type: add-module NAME " + words[2] + ", then add-node " + name +
+           " NAME");
+    if (kind == NodeKind::Writer)
+      fail(quote(words[2]) + " is a writer: use set-output samples writer=" + words[2]);
+    if (kind == NodeKind::Layer)
+      fail(quote(words[2]) + " is a layer: set it as a network's " + t.contract.layer_family() +
+           " param, e.g. set G " + t.contract.layer_family() + "=" + words[2]);
+    entry["type"] = words[2];
+    entry["params"] = params_from(t.contract, params);
+    what = words[2];
   }
-  const RegisteredType* t = registry.find(type);
-  return t ? &t->contract : nullptr;
+  if (!inputs.empty()) entry["in"] = inputs;
+  section(doc, "nodes", Json::object())[name] = entry;
+  return {"added node " + name + " (" + what + ")"};
 }
 
-/// "node.port" for every output (or input) port of every node.
-std::vector<std::string> port_refs(const Json& doc, const PluginRegistry& registry, bool inputs) {
-  std::vector<std::string> out;
-  for (const auto& node : keys_of(doc.value("nodes", Json::object()))) {
-    if (!inputs) out.push_back(node);
-    if (const Contract* c = contract_of(doc, registry, node))
-      for (const auto& p : inputs ? c->inputs() : c->outputs()) out.push_back(node + "." + p.name);
+EditResult edit_connect(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const auto dot = words[2].find('.');
+  if (dot == std::string::npos) fail("name the input to connect as NODE.INPUT, e.g. fake.z");
+  Json& entry = node_entry(doc, words[2].substr(0, dot));
+  const std::string source = words[1].substr(0, words[1].find('.'));
+  if (!is_node(doc, source)) fail("no node " + quote(source) + did_you_mean(source, keys_of(doc["nodes"])));
+  section(entry, "in", Json::object())[words[2].substr(dot + 1)] = words[1];
+  return {"connected " + words[1] + " to " + words[2]};
+}
+
+EditResult edit_disconnect(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const auto dot = words[1].find('.');
+  if (dot == std::string::npos) fail("name the input as NODE.INPUT");
+  Json& entry = node_entry(doc, words[1].substr(0, dot));
+  const std::string port = words[1].substr(dot + 1);
+  if (!entry.contains("in") || !entry["in"].contains(port)) fail(words[1] + " is not connected");
+  entry["in"].erase(port);
+  if (entry["in"].empty()) entry.erase("in");
+  return {"disconnected " + words[1]};
+}
+
+EditResult set_or_unset(Json& doc, const Words& words, bool setting) {
+  const std::string verb = setting ? "set" : "unset";
+  const std::string& name = words[1];
+  const bool module = is_module(doc, name) && !is_node(doc, name);
+  Json& entry = module ? module_entry(doc, name) : node_entry(doc, name);
+  std::string changed;
+  for (size_t i = 2; i < words.size(); ++i) {
+    if (verb == "set") {
+      auto [key, value] = assignment(words[i]);
+      if (key.rfind("in.", 0) == 0)
+        section(entry, "in", Json::object())[key.substr(3)] = value;
+      else if (key == "draw" && !module)
+        entry["draw"] = value;
+      else if (key == "apply" && !module && entry.contains("apply"))
+        entry["apply"] = value;  // re-points the node at another module; validation checks the fit
+      else if (key.rfind("ema.", 0) == 0 && module)
+        section(entry, "ema", Json::object())[key.substr(4)] = value;
+      else
+        section(entry, "params", Json::object())[key] = value;
+      changed += (changed.empty() ? "" : ", ") + key;
+    } else {
+      const std::string& key = words[i];
+      Json* holder = key.rfind("ema.", 0) == 0  ? (entry.contains("ema") ? &entry["ema"] : nullptr)
+                     : key == "draw"            ? &entry
+                     : key.rfind("in.", 0) == 0 ? (entry.contains("in") ? &entry["in"] : nullptr)
+                                                : (entry.contains("params") ? &entry["params"] : nullptr);
+      const std::string field = key.rfind("ema.", 0) == 0  ? key.substr(4)
+                                : key.rfind("in.", 0) == 0 ? key.substr(3)
+                                                           : key;
+      if (!holder || !holder->contains(field)) fail(name + " has no " + quote(key) + " set");
+      holder->erase(field);
+      changed += (changed.empty() ? "" : ", ") + key;
+    }
   }
-  return out;
+  return {(verb == "set" ? "set " : "unset ") + changed + " on " + name};
+}
+
+EditResult edit_rename(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const std::string &old_name = words[1], &new_name = words[2];
+  if (old_name == new_name) fail("the new name is the old one");
+  if (is_node(doc, old_name)) {
+    require_name(new_name, "node");
+    if (is_node(doc, new_name)) fail("there is already a node " + quote(new_name));
+    for (auto& r : references_to_node(doc, old_name))
+      *r.value = renamed_ref(r.value->get<std::string>(), old_name, new_name);
+    Json renamed = Json::object();
+    for (auto& [k, v] : doc["nodes"].items()) renamed[k == old_name ? new_name : k] = v;  // keeps its place
+    doc["nodes"] = renamed;
+    return {"renamed node " + old_name + " to " + new_name + " (every reference follows)"};
+  }
+  if (is_module(doc, old_name)) {
+    require_name(new_name, "module");
+    if (is_module(doc, new_name)) fail("there is already a module " + quote(new_name));
+    if (doc.contains("nodes") && doc["nodes"].is_object())
+      for (auto& [node, entry] : doc["nodes"].items())
+        if (entry.is_object() && entry.value("apply", "") == old_name) entry["apply"] = new_name;
+    if (doc.contains("phases"))
+      for (auto& p : doc["phases"])
+        if (p.contains("update"))
+          for (auto& u : p["update"]) {
+            if (u.is_string() && u == old_name)
+              u = new_name;
+            else if (u.is_object() && u.value("module", "") == old_name)
+              u["module"] = new_name;
+          }
+    Json renamed = Json::object();
+    for (auto& [k, v] : doc["modules"].items()) renamed[k == old_name ? new_name : k] = v;
+    doc["modules"] = renamed;
+    return {"renamed module " + old_name + " to " + new_name + " (every reference follows)"};
+  }
+  std::vector<std::string> names = keys_of(doc.value("nodes", Json::object()));
+  for (const auto& m : keys_of(doc.value("modules", Json::object()))) names.push_back(m);
+  fail("no node or module " + quote(old_name) + did_you_mean(old_name, names));
+}
+
+EditResult edit_remove(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  std::vector<std::string> notes;
+  if (is_node(doc, words[1])) {
+    remove_node(doc, words[1], force, notes);
+    return {"removed node " + words[1] + joined(notes)};
+  }
+  if (is_module(doc, words[1])) {
+    remove_module(doc, words[1], force, notes);
+    return {"removed module " + words[1] + joined(notes)};
+  }
+  std::vector<std::string> names = keys_of(doc.value("nodes", Json::object()));
+  for (const auto& m : keys_of(doc.value("modules", Json::object()))) names.push_back(m);
+  fail("no node or module " + quote(words[1]) + did_you_mean(words[1], names));
+}
+
+EditResult edit_add_phase(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  Json& phases = section(doc, "phases", Json::array());
+  for (auto& p : phases)
+    if (p.value("name", "") == words[1]) fail("there is already a phase " + quote(words[1]));
+  Json phase = Json::object();
+  phase["name"] = words[1];
+  phase["minimize"] = words[2];
+  std::vector<std::string> settings{"", "update=" + words[3]};
+  apply_phase_settings(phase, settings, 1, doc);
+  apply_phase_settings(phase, words, 4, doc);
+  phases.push_back(phase);
+  return {"added phase " + words[1]};
+}
+
+EditResult edit_set_phase(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  apply_phase_settings(phase_entry(doc, words[1]), words, 2, doc);
+  return {"changed phase " + words[1]};
+}
+
+EditResult edit_remove_phase(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  phase_entry(doc, words[1]);  // exists, or a clear message
+  Json kept = Json::array();
+  for (auto& p : doc["phases"])
+    if (p.value("name", "") != words[1]) kept.push_back(p);
+  doc["phases"] = kept;
+  return {"removed phase " + words[1]};
+}
+
+EditResult edit_set_output(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  const std::string& which = words[1];
+  if (which != "samples" && which != "checkpoint" && which != "log")
+    fail("outputs are samples, checkpoint and log, not " + quote(which));
+  Json& out = section(section(doc, "outputs", Json::object()), which.c_str(), Json::object());
+  for (size_t i = 2; i < words.size(); ++i) {
+    auto [key, value] = assignment(words[i]);
+    const bool own = key == "every" || (which == "samples" && (key == "from" || key == "writer")) ||
+                     (which == "checkpoint" && key == "keep");
+    if (own)
+      out[key] = value;
+    else if (which == "samples")
+      section(out, "params", Json::object())[key] = value;  // the writer's
+    else
+      fail(which + " has no setting " + quote(key));
+  }
+  return {"changed outputs." + which};
+}
+
+EditResult edit_set_graph(Json& doc, const Words& words, const PluginRegistry& registry, bool force) {
+  (void)registry;
+  (void)force;
+  for (size_t i = 1; i < words.size(); ++i) {
+    auto [key, value] = assignment(words[i]);
+    if (key != "name" && key != "seed" && key != "steps" && key != "description")
+      fail("the graph has no setting " + quote(key) +
+           did_you_mean(key, {"name", "seed", "steps", "description"}));
+    doc[key] = value;
+  }
+  return {"changed the graph's settings"};
 }
 
 }  // namespace
 
-std::vector<std::string> edit_completions(const GraphDocument& document, const PluginRegistry& registry,
-                                          const std::vector<std::string>& words, const std::string& partial) {
-  const Json& doc = document;
-  std::vector<std::string> candidates;
-  const auto nodes = keys_of(doc.value("nodes", Json::object()));
-  const auto modules = keys_of(doc.value("modules", Json::object()));
-  auto types_of = [&](bool module_types) {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : registry.types()) {
-      const NodeKind k = t.contract.kind();
-      if (module_types ? k == NodeKind::Module : (k == NodeKind::Function || k == NodeKind::Source))
-        out.push_back(name);
-    }
-    return out;
+const std::vector<EditVerb>& edit_verbs() {
+  using A = EditArg;
+  static const std::vector<EditVerb> table{
+      {"add-module",
+       "NAME TYPE [P=V...]",
+       "a module; params start at the contract's defaults",
+       3,
+       {A::NewName, A::ModuleType, A::ParamsOfType},
+       edit_add_module},
+      {"add-node",
+       "NAME TYPE|MODULE [P=V...] [in.PORT=REF...]",
+       "a function or source node, or a node applying a module",
+       3,
+       {A::NewName, A::NodeTypeOrModule, A::ParamsOfType},
+       edit_add_node},
+      {"connect",
+       "NODE[.PORT] NODE.INPUT",
+       "connect an output to an input",
+       3,
+       {A::OutputRef, A::InputRef},
+       edit_connect},
+      {"disconnect", "NODE.INPUT", "disconnect an input", 2, {A::InputRef}, edit_disconnect},
+      {"set",
+       "NAME P=V...",
+       "params of a node or module (also in.PORT, draw, ema.beta, and apply=MODULE to re-point a module "
+       "node)",
+       3,
+       {A::NodeOrModule, A::ParamsOfEntry},
+       [](Json& doc, const Words& words, const PluginRegistry&, bool) {
+         return set_or_unset(doc, words, true);
+       }},
+      {"unset",
+       "NAME P...",
+       "back to the contract's default (or unconnected, for in.PORT)",
+       3,
+       {A::NodeOrModule, A::ParamsOfEntry},
+       [](Json& doc, const Words& words, const PluginRegistry&, bool) {
+         return set_or_unset(doc, words, false);
+       }},
+      {"rename",
+       "OLD NEW",
+       "a node or module; every reference follows",
+       3,
+       {A::NodeOrModule, A::NewName},
+       edit_rename},
+      {"remove",
+       "NAME [--force]",
+       "refuses while something uses it; --force cuts those too",
+       2,
+       {A::NodeOrModule},
+       edit_remove},
+      {"add-phase",
+       "NAME MINIMIZE M[,M...] [S=V...]",
+       "settings: every, repeat, from, lazy, optimizer (a type, or the name of one of the graph's "
+       "optimizers), lr, betas, momentum, alpha, eps, weight_decay",
+       4,
+       {A::NewName, A::OutputRef, A::Module, A::PhaseSettings},
+       edit_add_phase},
+      {"set-phase",
+       "NAME S=V...",
+       "change a phase's settings (also minimize, update)",
+       3,
+       {A::Phase, A::PhaseChanges},
+       edit_set_phase},
+      {"remove-phase", "NAME", "remove a phase", 2, {A::Phase}, edit_remove_phase},
+      {"set-output",
+       "samples|checkpoint|log S=V...",
+       "samples: from, every, writer, and the writer's params",
+       3,
+       {A::OutputSection, A::OutputSettings},
+       edit_set_output},
+      {"set-graph",
+       "name|seed|steps|description=V...",
+       "the graph's own settings",
+       2,
+       {A::GraphSettings},
+       edit_set_graph},
   };
-  auto params_of = [&](const std::string& name, bool with_inputs) {
-    std::vector<std::string> out;
-    if (const Contract* c = contract_of(doc, registry, name)) {
-      for (const auto& p : c->params()) out.push_back(p.name + "=");
-      if (with_inputs)
-        for (const auto& p : c->inputs()) out.push_back("in." + p.name + "=");
-    }
-    return out;
-  };
-  auto phases = [&] {
-    std::vector<std::string> out;
-    for (const auto& p : doc.value("phases", Json::array())) out.push_back(p.value("name", ""));
-    return out;
-  };
-  const size_t at = words.size();
-  const std::string verb = at > 0 ? words[0] : "";
-  if (at == 0) {
-    candidates = verbs();
-    for (const char* extra : {"show", "validate", "help", "quit"}) candidates.push_back(extra);
-  } else if (verb == "add-module" && at == 2) {
-    candidates = types_of(true);
-  } else if (verb == "add-node" && at == 2) {
-    candidates = types_of(false);
-    candidates.insert(candidates.end(), modules.begin(), modules.end());
-  } else if ((verb == "add-module" || verb == "add-node") && at >= 3) {
-    // Params of the type being added, and the inputs of a node.
-    const RegisteredType* t = registry.find(words[2]);
-    const Contract* c = t ? &t->contract : nullptr;
-    if (!c && is_module(doc, words[2])) {
-      const RegisteredType* mt = registry.find(doc["modules"][words[2]].value("type", ""));
-      c = mt ? &mt->contract : nullptr;
-    }
-    if (c) {
-      if (!is_module(doc, words[2]))
-        for (const auto& p : c->params()) candidates.push_back(p.name + "=");
-      if (verb == "add-node")
-        for (const auto& p : c->inputs()) candidates.push_back("in." + p.name + "=");
-    }
-  } else if (verb == "connect") {
-    candidates = port_refs(doc, registry, at == 2);
-  } else if (verb == "disconnect" && at == 1) {
-    candidates = port_refs(doc, registry, true);
-  } else if ((verb == "set" || verb == "unset" || verb == "rename" || verb == "remove") && at == 1) {
-    candidates = nodes;
-    candidates.insert(candidates.end(), modules.begin(), modules.end());
-  } else if ((verb == "set" || verb == "unset") && at >= 2) {
-    candidates = params_of(words[1], is_node(doc, words[1]));
-  } else if ((verb == "set-phase" || verb == "remove-phase") && at == 1) {
-    candidates = phases();
-  } else if (verb == "add-phase" && at == 2) {
-    candidates = port_refs(doc, registry, false);
-  } else if (verb == "add-phase" && at == 3) {
-    candidates = modules;
-  } else if ((verb == "add-phase" && at >= 4) || (verb == "set-phase" && at >= 2)) {
-    candidates = {"every=", "repeat=",   "from=",  "lazy=", "optimizer=",   "lr=",
-                  "betas=", "momentum=", "alpha=", "eps=",  "weight_decay="};
-    if (verb == "set-phase") candidates.insert(candidates.end(), {"minimize=", "update="});
-  } else if (verb == "set-output" && at == 1) {
-    candidates = {"samples", "checkpoint", "log"};
-  } else if (verb == "set-graph") {
-    candidates = {"name=", "seed=", "steps=", "description="};
+  return table;
+}
+
+const EditVerb* find_edit_verb(const std::string& name) {
+  for (const auto& v : edit_verbs())
+    if (name == v.name) return &v;
+  return nullptr;
+}
+
+EditResult apply_edit(GraphDocument& doc, const std::vector<std::string>& words,
+                      const PluginRegistry& registry, bool force) {
+  if (words.empty()) fail("no verb given (see ganglion edit --help)");
+  if (!doc.is_object()) fail("the graph file does not hold a JSON object");
+  const EditVerb* verb = find_edit_verb(words[0]);
+  if (!verb) {
+    std::vector<std::string> names;
+    for (const auto& v : edit_verbs()) names.push_back(v.name);
+    fail("unknown verb " + quote(words[0]) + did_you_mean(words[0], names) + " (see ganglion edit --help)");
   }
-  std::vector<std::string> out;
-  for (const auto& c : candidates)
-    if (c.rfind(partial, 0) == 0) out.push_back(c);
-  return out;
+  if (words.size() < verb->min_words) fail(std::string("usage: ") + verb->name + " " + verb->usage);
+  return verb->apply(doc, words, registry, force);
 }
 
 std::vector<std::string> split_edit_line(const std::string& line) {

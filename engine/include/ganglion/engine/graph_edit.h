@@ -9,8 +9,6 @@
 
 namespace ganglion {
 
-class PluginRegistry;
-
 /// A graph document that keeps its keys in file order, so that rewriting it changes only what
 /// an edit touched.
 using GraphDocument = nlohmann::ordered_json;
@@ -22,21 +20,53 @@ struct EditResult {
   std::string summary;  ///< one line: what changed
 };
 
-/// Applies `words` (a verb and its arguments, see edit_verbs_help()) to `document`. Params not
-/// given start at the contract's defaults; `force` lets `remove` cut what depends on the removed
-/// entry. Throws UserError with a one-line reason for an unknown verb, a missing name, a bad
-/// argument, or a removal that would leave references dangling without `force`.
+/// What a verb's argument is, for completion: a new name, an existing node or module, a type...
+/// The last kind of a verb stands for every word after it too.
+enum class EditArg {
+  NewName,
+  ModuleType,
+  NodeTypeOrModule,
+  ParamsOfType,  ///< PARAM= of the type (or module) named by word 2, and in.PORT= for a node
+  NodeOrModule,
+  ParamsOfEntry,  ///< PARAM= of the node or module named by word 1 (in.PORT= for a node)
+  OutputRef,
+  InputRef,
+  Module,
+  Phase,
+  PhaseSettings,
+  PhaseChanges,  ///< PhaseSettings, and minimize=, update=
+  OutputSection,
+  OutputSettings,
+  GraphSettings,
+};
+
+class PluginRegistry;
+
+/// One verb of `ganglion edit`: declared once, with what its arguments are (for usage messages,
+/// --help and completion, which the CLI makes from this table) and what it does.
+struct EditVerb {
+  const char* name;
+  const char* usage;  ///< its arguments, "NAME TYPE [P=V...]"
+  const char* help;   ///< what it does, one sentence
+  size_t min_words;   ///< words it needs, the verb included
+  std::vector<EditArg> args;
+  /// Changes the document; throws UserError with a one-line reason.
+  EditResult (*apply)(GraphDocument& document, const std::vector<std::string>& words,
+                      const PluginRegistry& registry, bool force);
+};
+
+/// Every verb, in the order --help lists them.
+const std::vector<EditVerb>& edit_verbs();
+
+/// The verb named `name`, or null.
+const EditVerb* find_edit_verb(const std::string& name);
+
+/// Applies `words` (a verb and its arguments, see edit_verbs()) to `document`. Params not given
+/// start at the contract's defaults; `force` lets `remove` cut what depends on the removed entry.
+/// Throws UserError with a one-line reason for an unknown verb, a missing name, a bad argument, or
+/// a removal that would leave references dangling without `force`.
 EditResult apply_edit(GraphDocument& document, const std::vector<std::string>& words,
                       const PluginRegistry& registry, bool force);
-
-/// The verbs and their arguments, for --help.
-std::string edit_verbs_help();
-
-/// What may come next at the cursor of the interactive prompt: verbs, node types, node and module
-/// names, ports (`node.port`), params (`key=`), phase names. `words` are the complete words before
-/// the cursor, `partial` the word being typed; the result holds the candidates that start with it.
-std::vector<std::string> edit_completions(const GraphDocument& document, const PluginRegistry& registry,
-                                          const std::vector<std::string>& words, const std::string& partial);
 
 /// Splits a prompt line into words: spaces separate, single or double quotes group.
 std::vector<std::string> split_edit_line(const std::string& line);
