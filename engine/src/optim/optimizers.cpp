@@ -90,10 +90,7 @@ BuiltOptimizer make_optimizer(const OptimizerEntry& entry,
         own.push_back(p.value());
         continue;
       }
-      long index = -1;
-      for (const auto& part : built.layout.parts)
-        if (part.group == static_cast<int>(i) && part.prefix == m->prefix)
-          index = static_cast<long>(part.index);
+      long index = built.layout.place(static_cast<int>(i), p.key(), declared);
       if (index < 0) {
         OptimizerSpec scaled = spec;
         scaled.lr *= m->multiplier;

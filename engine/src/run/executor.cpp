@@ -26,14 +26,43 @@ using run_parts::load_weights;
 
 namespace {
 
-/// Checks a node's tensors against its contract: each input's dtype and rank, and across inputs
-/// and (once computed) outputs, that a dimension name ("B", "T") has one size and a number is
-/// that size. Throws NodeFailure naming the ports.
-void check_ports(const NodeEntry& n, const TensorMap& in, const TensorMap* out) {
-  const Contract& c = n.contract();
-  const std::string node = "node \"" + n.name + "\" (" + c.type() + ")";
-  std::map<std::string, std::pair<std::int64_t, std::string>> sizes;  // name -> (size, where)
-  auto bind = [&](const PortSpec& spec, const std::string& where, const torch::Tensor& t) {
+/// Checks a node's tensors against its contract: each input's dtype and rank (before the node
+/// runs), and across inputs and then outputs, that a dimension name ("B", "T") has one size and a
+/// number is that size. The inputs' sizes are kept for the outputs, so each tensor is read once.
+/// Throws NodeFailure naming the ports.
+class PortCheck {
+ public:
+  explicit PortCheck(const NodeEntry& n)
+      : n_(n), node_("node \"" + n.name + "\" (" + n.contract().type() + ")") {}
+
+  void inputs(const TensorMap& in) {
+    for (const auto& [port, t] : in) {
+      const PortSpec* spec = n_.contract().find_input(port);
+      if (!spec || !t.defined()) continue;
+      const std::string where = "input \"" + port + "\"";
+      if (!dtype_matches(spec->dtype, t))
+        fail(where + " is " + std::string(t.dtype().name()) + " but its contract says " +
+             to_string(spec->dtype));
+      if (spec->rank() >= 0 && t.dim() != spec->rank())
+        fail(where + " has " + std::to_string(t.dim()) + " dimensions but its contract says \"" +
+             spec->shape + "\"");
+      bind(*spec, where, t);
+    }
+  }
+
+  void outputs(const TensorMap& out) {
+    for (const auto& spec : n_.contract().outputs()) {
+      auto it = out.find(spec.name);
+      if (it != out.end() && it->second.defined()) bind(spec, "output \"" + spec.name + "\"", it->second);
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw NodeFailure(node_ + ": " + what, n_.pointer);
+  }
+
+  void bind(const PortSpec& spec, const std::string& where, const torch::Tensor& t) {
     const auto dims = spec.dimensions();
     if (static_cast<std::int64_t>(dims.size()) != t.dim()) return;  // rank is checked apart
     for (size_t d = 0; d < dims.size(); ++d) {
@@ -41,40 +70,22 @@ void check_ports(const NodeEntry& n, const TensorMap& in, const TensorMap* out) 
       const std::int64_t size = t.size(static_cast<std::int64_t>(d));
       if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
         if (size != std::stoll(name))
-          throw NodeFailure(node + ": " + where + " has size " + std::to_string(size) + " in dimension " +
-                                std::to_string(d) + ", but its contract (\"" + spec.shape + "\") says " +
-                                name,
-                            n.pointer);
+          fail(where + " has size " + std::to_string(size) + " in dimension " + std::to_string(d) +
+               ", but its contract (\"" + spec.shape + "\") says " + name);
         continue;
       }
-      auto [it, fresh] = sizes.emplace(name, std::make_pair(size, where));
+      auto [it, fresh] = sizes_.emplace(name, std::make_pair(size, where));
       if (!fresh && it->second.first != size)
-        throw NodeFailure(node + ": dimension " + name + " is " + std::to_string(it->second.first) + " in " +
-                              it->second.second + " but " + std::to_string(size) + " in " + where +
-                              " (the contract names both " + name + ", so they must agree)",
-                          n.pointer);
+        fail("dimension " + name + " is " + std::to_string(it->second.first) + " in " + it->second.second +
+             " but " + std::to_string(size) + " in " + where + " (the contract names both " + name +
+             ", so they must agree)");
     }
-  };
-  for (const auto& [port, t] : in) {
-    const PortSpec* spec = c.find_input(port);
-    if (!spec || !t.defined()) continue;
-    const std::string where = "input \"" + port + "\"";
-    if (!dtype_matches(spec->dtype, t))
-      throw NodeFailure(node + ": " + where + " is " + std::string(t.dtype().name()) +
-                            " but its contract says " + to_string(spec->dtype),
-                        n.pointer);
-    if (spec->rank() >= 0 && t.dim() != spec->rank())
-      throw NodeFailure(node + ": " + where + " has " + std::to_string(t.dim()) +
-                            " dimensions but its contract says \"" + spec->shape + "\"",
-                        n.pointer);
-    bind(*spec, where, t);
   }
-  if (!out) return;
-  for (const auto& spec : c.outputs()) {
-    auto it = out->find(spec.name);
-    if (it != out->end() && it->second.defined()) bind(spec, "output \"" + spec.name + "\"", it->second);
-  }
-}
+
+  const NodeEntry& n_;
+  const std::string node_;
+  std::map<std::string, std::pair<std::int64_t, std::string>> sizes_;  ///< name -> (size, where)
+};
 
 }  // namespace
 
@@ -231,7 +242,8 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
     // A stale reference reads an earlier phase's value as a constant.
     in[port] = n.stale_inputs.count(port) ? t.detach() : t;
   }
-  if (n.kind() != NodeKind::Source) check_ports(n, in, nullptr);
+  PortCheck ports(n);
+  ports.inputs(in);
   Value v;
   try {
     switch (n.kind()) {
@@ -285,7 +297,7 @@ void Executor::compute(int node, Context& ctx, std::map<int, Value>& cache, bool
   // Every call, not only the first: a map look-up per port is nothing next to the node's work,
   // and a plugin that drops an output later must still be named.
   check_outputs(node, v.outputs);
-  check_ports(n, in, &v.outputs);
+  ports.outputs(v.outputs);
   if (observer_) observer_(graph_.nodes[node].name, v.outputs);
   const auto& deps = plan_.module_deps[node];
   for (int m : deps) {
