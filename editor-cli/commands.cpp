@@ -66,6 +66,16 @@ PluginRegistry load_plugins(const ParsedArgs& args, bool quiet_about_skipped = f
   if (!quiet_about_skipped)
     for (const auto& s : registry.skipped())
       std::fprintf(stderr, "ganglion: skipped plugin %s: %s\n", s.file.c_str(), s.reason.c_str());
+  // A warning, not an error: one GANGLION_PLUGIN_PATH often serves machines that differ.
+  if (const char* env = std::getenv("GANGLION_PLUGIN_PATH")) {
+    std::stringstream entries(env);
+    std::string entry;
+    std::error_code ec;
+    while (std::getline(entries, entry, ':'))
+      if (!entry.empty() && !std::filesystem::exists(entry, ec))
+        std::fprintf(stderr, "ganglion: GANGLION_PLUGIN_PATH names %s, which does not exist (skipped)\n",
+                     entry.c_str());
+  }
   return registry;
 }
 

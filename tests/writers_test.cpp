@@ -3,6 +3,8 @@
 // --plugin-path that names nothing.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include <filesystem>
 #include <fstream>
 
@@ -106,6 +108,17 @@ TEST_CASE("Writers.APluginPathThatNamesNothingIsAnError") {
   const auto r = test::run_cli({"plugins", "--plugin-path", "/nonexistent/plugins"});
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.err.find("--plugin-path /nonexistent/plugins: no such folder or file") != std::string::npos,
+                r.err);
+}
+
+TEST_CASE("Writers.AMissingEntryOfTheEnvironmentsPluginPathIsNamed") {
+  // A warning, not an error: the command still runs (one GANGLION_PLUGIN_PATH serves many machines).
+  ::setenv("GANGLION_PLUGIN_PATH", "/nonexistent/env-plugins", 1);
+  const auto r = test::run_cli({"plugins"});
+  ::unsetenv("GANGLION_PLUGIN_PATH");
+  CHECK(r.exit_code == 0);
+  CHECK_MESSAGE(r.err.find("GANGLION_PLUGIN_PATH names /nonexistent/env-plugins, which does not exist") !=
+                    std::string::npos,
                 r.err);
 }
 

@@ -218,6 +218,12 @@ Graph build_graph(json document, const std::string& file, const PluginRegistry& 
   return g;
 }
 
+CheckedNodeEntry check_node_entry(const json& entry, const std::string& file, const PluginRegistry& registry,
+                                  const std::vector<std::string>& inputs) {
+  Loader loader(file, registry, Completeness::Runnable);
+  return loader.check_entry(entry, inputs);
+}
+
 Graph load_graph(const std::string& path, const std::vector<std::string>& overrides,
                  const PluginRegistry& registry, const std::vector<std::string>& includes) {
   json document = load_json_file(path);

@@ -447,4 +447,44 @@ void Loader::check_param_groups(NodeEntry& n) {
   }
 }
 
+CheckedNodeEntry Loader::check_entry(const json& entry, const std::vector<std::string>& inputs) {
+  CheckedNodeEntry out;
+  lone_entry_ = true;
+  if (!entry.is_object()) {
+    diags_.error(
+        "", "expected a node entry such as {\"type\": \"nets/dcgan-generator\", \"params\": {}}, found " +
+                type_name(entry));
+    diags_.throw_if_any();
+  }
+  check_keys(entry, "", {"type", "params", "doc"});
+  const std::string* type = string_field(entry, "type", "", true);
+  const RegisteredType* found = type ? registry_.find(*type) : nullptr;
+  if (type) {
+    // Whatever its kind: a module is checked as a module entry, the rest as nodes.
+    const NodeKind kind = found ? found->contract.kind() : NodeKind::Function;
+    out.type = find_type(*type, "/type", kind, kind == NodeKind::Module);
+  }
+  if (!out.type) {
+    diags_.throw_if_any();
+    return out;
+  }
+  const Contract& c = out.type->contract;
+  NodeEntry n;
+  n.type = out.type;
+  n.params = check_params(c, entry, "");
+  std::vector<std::string> ports;
+  for (const auto& spec : c.inputs()) ports.push_back(spec.group ? spec.name + ".MEMBER" : spec.name);
+  for (const auto& port : inputs) {
+    if (c.find_input(port))
+      n.inputs[port] = PortRef{};
+    else
+      diags_.error("", c.type() + " has no input " + quote(port) + did_you_mean(port, ports) +
+                           "; its inputs: " + list_names(ports));
+  }
+  check_param_groups(n);
+  diags_.throw_if_any();
+  out.params = std::move(n.params);
+  return out;
+}
+
 }  // namespace ganglion::loading

@@ -175,6 +175,7 @@ void Loader::load_phases(const json& phases, Graph& g, bool refs_ok) {
 
 bool Loader::schedule_named(const std::string& name, const std::string& where) {
   if (std::find(schedule_names_.begin(), schedule_names_.end(), name) != schedule_names_.end()) return true;
+  if (lone_entry_) return true;  // no graph around it: the node runner's test sets the schedule
   diags_.error(where, no_such("schedule", name, schedule_names_, "schedules"));
   return false;
 }

@@ -55,6 +55,8 @@ class Loader {
   }
 
   Graph build(json document);
+  /// A lone node entry (check_node_entry).
+  CheckedNodeEntry check_entry(const json& entry, const std::vector<std::string>& inputs);
 
  private:
   void check_keys(const json& object, const std::string& pointer, const std::vector<std::string>& allowed) {
@@ -157,6 +159,8 @@ class Loader {
   void unfinished(const std::string& pointer, const std::string& message);
 
   std::string file_, graph_dir_;
+  /// Checking a lone entry (check_entry): any schedule name is one the caller will provide.
+  bool lone_entry_ = false;
   Diagnostics diags_;
   const PluginRegistry& registry_;
   Completeness completeness_;

@@ -81,7 +81,7 @@ std::vector<int> topological_order(const Graph& graph) {
 }
 
 std::vector<int> dependency_closure(const Graph& graph, const std::vector<int>& order,
-                                    const std::vector<int>& targets) {
+                                    const std::vector<int>& targets, const EdgeFilter& follow) {
   std::vector<char> needed(graph.nodes.size(), 0);
   std::vector<int> stack(targets.begin(), targets.end());
   while (!stack.empty()) {
@@ -89,7 +89,8 @@ std::vector<int> dependency_closure(const Graph& graph, const std::vector<int>& 
     stack.pop_back();
     if (needed[v]) continue;
     needed[v] = 1;
-    for (const auto& [port, ref] : graph.nodes[v].inputs) stack.push_back(ref.node);
+    for (const auto& [port, ref] : graph.nodes[v].inputs)
+      if (!follow || follow(v, port, ref.node)) stack.push_back(ref.node);
   }
   std::vector<int> out;
   for (int v : order)

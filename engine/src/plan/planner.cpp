@@ -27,20 +27,9 @@ struct SimValue {
 /// reaching further. In topological order.
 std::vector<int> phase_closure(const Graph& g, const std::vector<int>& order, int root,
                                const std::map<int, SimValue>& cache) {
-  std::vector<char> needed(g.nodes.size(), 0);
-  std::vector<int> stack{root};
-  while (!stack.empty()) {
-    const int v = stack.back();
-    stack.pop_back();
-    if (needed[v]) continue;
-    needed[v] = 1;
-    for (const auto& [port, ref] : g.nodes[v].inputs)
-      if (!g.nodes[v].stale_inputs.count(port) || !cache.count(ref.node)) stack.push_back(ref.node);
-  }
-  std::vector<int> out;
-  for (int v : order)
-    if (needed[v]) out.push_back(v);
-  return out;
+  return dependency_closure(g, order, {root}, [&](int node, const std::string& port, int from) {
+    return !g.nodes[node].stale_inputs.count(port) || !cache.count(from);
+  });
 }
 
 }  // namespace

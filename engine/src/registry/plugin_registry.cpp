@@ -54,21 +54,23 @@ int engine_sdk_abi() { return GANGLION_SDK_ABI; }
 const char* engine_torch_version() { return TORCH_VERSION; }
 
 std::vector<std::string> PluginRegistry::search_path(const std::vector<std::string>& extra) {
-  // The built-in plugins: the build tree's when this program runs from it, else the installed
-  // ones beside the executable (never both: they define the same types).
+  // The built-in plugins: the build tree's when the engine library is the build tree's, else the
+  // installed ones beside it, lib/ganglion/plugins (never both: they define the same types). The
+  // library's place, not the program's: a plugin's test linking an installed engine (the node
+  // runner) finds them too.
   std::vector<std::string> out;
   std::error_code ec;
-  fs::path exe;
+  fs::path lib;
   try {
-    exe = fs::weakly_canonical(boost::dll::program_location(), ec);
+    lib = fs::weakly_canonical(boost::dll::this_line_location().string(), ec);
   } catch (...) {
-    // No executable location (unusual): fall back to the build tree.
+    // No library location (unusual): fall back to the build tree.
   }
   const fs::path build = fs::weakly_canonical(GANGLION_BUILD_DIR, ec);
-  const auto rel = exe.empty() ? fs::path() : exe.lexically_relative(build);
-  const bool in_build_tree = exe.empty() || (!rel.empty() && *rel.begin() != "..");
+  const auto rel = lib.empty() ? fs::path() : lib.lexically_relative(build);
+  const bool in_build_tree = lib.empty() || (!rel.empty() && *rel.begin() != "..");
   out.push_back(in_build_tree ? std::string(GANGLION_PLUGIN_BUILD_DIR)
-                              : (exe.parent_path().parent_path() / "lib" / "ganglion" / "plugins").string());
+                              : (lib.parent_path() / "ganglion" / "plugins").string());
   if (const char* env = std::getenv("GANGLION_PLUGIN_PATH")) {
     std::stringstream in(env);
     std::string item;

@@ -1,6 +1,10 @@
-// The executor's insides, shared by its three files: executor.cpp (made once, then each
-// iteration's phases), executor_sampling.cpp (samples, draws, metrics) and executor_state.cpp
-// (checkpoints, node state, starting weights). Private to the engine.
+// The executor's insides, in three parts after Taskflow's Taskflow / Topology / Executor split:
+//   BuiltGraph (built_graph.cpp)   what is made once: modules, EMA shadows, nodes, optimisers;
+//   RunState                       what each iteration changes: module versions and stages, the
+//                                  values computed, the random streams, the counts;
+//   Sampler (executor_sampling.cpp) samples, draws and metrics, apart from training's state;
+// with the Executor (executor.cpp) running an iteration's phases over them, and the checkpoint I/O
+// (executor_state.cpp) reading and writing what the first two hold. Private to the engine.
 #pragma once
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -11,6 +15,9 @@
 #include <string>
 
 #include "ganglion/engine/executor.h"
+#include "ganglion/engine/optimizers.h"
+#include "ganglion/engine/prefetcher.h"
+#include "run/port_check.h"
 
 namespace ganglion {
 namespace run_parts {
@@ -55,25 +62,64 @@ inline bool dtype_matches(DType want, const torch::Tensor& t) {
 /// Loads module `m`'s starting weights from the checkpoint its "weights" entry names.
 void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device);
 
-}  // namespace run_parts
+/// What is made once for a run from the graph and its plan, and changes only when a module grows.
+struct BuiltGraph {
+  /// Makes every module (and EMA shadow), node and optimiser; throws UserError naming each entry
+  /// whose params or files its plugin rejected.
+  BuiltGraph(const Graph& graph, const Plan& plan, torch::Device device, Placement placement);
+  ~BuiltGraph();
 
-using run_parts::describe;
-using run_parts::message_of;
-using run_parts::node_seed;
-using run_parts::sampling_seed;
+  /// What a node or module named `name` is made with: its params and its own seed.
+  NodeSetup setup_for(const std::string& name, const Params& params) const;
+  /// For a node: also the inputs the graph connects.
+  NodeSetup setup_for(const NodeEntry& node) const;
+  /// For module `module`: also the inputs that the nodes applying it connect, together.
+  NodeSetup setup_for(int module) const;
+
+  /// (shadow, trained) tensors of a module's EMA, matched by name.
+  struct EmaPairs {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> parameters, buffers;
+  };
+  /// Paired once, and again after the module grows (forget_ema_pairs).
+  const EmaPairs& ema_pairs(int module);
+  void forget_ema_pairs(int module) { ema_pairs_.erase(module); }
+
+  const Graph& graph;
+  const Plan& plan;
+  const torch::Device device;
+  const Placement placement;
+  std::vector<std::shared_ptr<NetModule>> modules, ema;  ///< by module; ema null where none is kept
+  std::vector<std::vector<torch::Tensor>> trainable;     ///< parameters that started requiring grad
+  std::vector<std::shared_ptr<Function>> functions;      ///< by node, where a function
+  std::vector<std::shared_ptr<Source>> sources;          ///< by node, where a source
+  std::vector<std::unique_ptr<Prefetcher>> prefetchers;  ///< by node, where a source runs ahead
+  std::vector<PortCheck> ports;                          ///< by node
+  std::vector<BuiltOptimizer> optimizers;                ///< one per Graph::optimizers entry
+  std::vector<char> per_phase;                           ///< by node: depends on a source drawn per phase
+
+ private:
+  std::map<int, EmaPairs> ema_pairs_;
+};
 
 /// A node's outputs as computed, with what they depended on.
-struct Executor::Value {
+struct Value {
   TensorMap outputs;
-  std::vector<std::int64_t> versions;  ///< of plan_.module_deps[node], when computed
+  std::vector<std::int64_t> versions;  ///< of plan.module_deps[node], when computed
   std::vector<int> tracked;            ///< modules that recorded gradients then
   std::int64_t phase_run = 0;
 };
 
-class Executor::Context : public RunContext {
+struct RunState;
+
+/// The RunContext every node call gets: the iteration, the counts, the schedules and the random
+/// streams (training's and sampling's, the engine's and each node's own).
+class Context : public RunContext {
  public:
-  Context(const Executor& owner, torch::Device device, std::uint64_t seed)
-      : owner_(owner),
+  Context(const Graph& graph, const RunState& state, Placement placement, torch::Device device,
+          std::uint64_t seed)
+      : graph_(graph),
+        state_(state),
+        placement_(placement),
         device_(device),
         generator_(at::make_generator<at::CPUGeneratorImpl>(seed)),
         seed_(seed) {}
@@ -81,13 +127,13 @@ class Executor::Context : public RunContext {
   at::Generator& generator() override { return sampling_ ? sample_generator_ : generator_; }
   std::int64_t step() const override { return step_; }
   bool sampling() const override { return sampling_; }
-  std::int64_t images_seen() const override { return owner_.images_seen_ + owner_.record_samples_; }
-  int rank() const override { return owner_.placement_.rank; }
-  int world_size() const override { return owner_.placement_.world_size; }
+  std::int64_t images_seen() const override;
+  int rank() const override { return placement_.rank; }
+  int world_size() const override { return placement_.world_size; }
   double schedule(const std::string& name) const override {
-    const int s = owner_.graph_.find_schedule(name);
+    const int s = graph_.find_schedule(name);
     if (s < 0) return RunContext::schedule(name);
-    return owner_.graph_.schedules[s].at(step_, images_seen());
+    return graph_.schedules[s].at(step_, images_seen());
   }
   at::Generator& node_generator() override { return node_ < 0 ? generator() : generator_of(node_); }
 
@@ -97,7 +143,7 @@ class Executor::Context : public RunContext {
     auto& pool = sampling_ ? sample_node_generators_ : node_generators_;
     auto it = pool.find(node);
     if (it == pool.end()) {
-      const std::uint64_t seed = node_seed(seed_, owner_.graph_.nodes[node].name);
+      const std::uint64_t seed = node_seed(seed_, graph_.nodes[node].name);
       it = pool.emplace(node, at::make_generator<at::CPUGeneratorImpl>(sampling_ ? sampling_seed(seed, draw_)
                                                                                  : seed))
                .first;
@@ -122,7 +168,9 @@ class Executor::Context : public RunContext {
   }
   void end_sampling() { sampling_ = false; }
 
-  const Executor& owner_;
+  const Graph& graph_;
+  const RunState& state_;
+  const Placement placement_;
   torch::Device device_;
   at::Generator generator_;
   at::Generator sample_generator_;
@@ -133,5 +181,66 @@ class Executor::Context : public RunContext {
   int node_ = -1;  ///< the node being computed: whose node_generator() a call gets
   std::map<int, at::Generator> node_generators_, sample_node_generators_;
 };
+
+/// What each iteration changes, and a checkpoint keeps.
+struct RunState {
+  RunState(const BuiltGraph& built, std::uint64_t engine_seed);
+
+  /// Whether `v`, computed earlier, may stand for node `node` in phase plan `pp`: no module it
+  /// depends on has stepped since, it recorded gradients for every module `pp` updates, and it was
+  /// drawn in this phase run where the node depends on a per-phase source.
+  bool valid(const Value& v, int node, const PhasePlan& pp) const;
+  /// Stamps `v` with the versions and tracking of node `node`'s modules now.
+  void stamp(Value& v, int node) const;
+  /// Makes exactly the modules in `tracked` record gradients (the others' parameters stop).
+  void set_tracking(const std::vector<int>& tracked);
+
+  const BuiltGraph& built;
+  std::vector<std::int64_t> module_version;  ///< optimiser steps taken, by module
+  std::vector<std::int64_t> stage;           ///< growth stage reached, by module
+  std::vector<char> tracking;                ///< by module: records gradients (2: unknown)
+  std::int64_t record_samples = 0;           ///< data rows drawn this iteration
+  std::int64_t images_seen = 0;              ///< data rows drawn in the run before this iteration
+  std::int64_t phase_run = 0;                ///< phase runs so far (a per-phase draw's stamp)
+  std::map<int, Value> values;               ///< this iteration's values, by node
+  Context context;
+};
+
+inline std::int64_t Context::images_seen() const { return state_.images_seen + state_.record_samples; }
+
+/// Sampling: its own copies of the data sources (training's position stays), and the choice of
+/// EMA shadow or trained weights.
+class Sampler {
+ public:
+  explicit Sampler(BuiltGraph& built) : built_(built) {}
+  /// The instance of module `m` that samples use.
+  std::shared_ptr<NetModule>& module(int m) {
+    return with_ema && built_.ema[m] ? built_.ema[m] : built_.modules[m];
+  }
+  /// Source node `node`'s batch for draw `draw` (0: the data set's first batch, always the same;
+  /// k: its k-th batch, from a fresh copy read from the start at k = 1).
+  TensorMap batch(int node, Context& ctx);
+  /// Puts every sampling module in eval mode (begin) or back in training mode (end).
+  void set_eval(bool eval);
+
+  bool with_ema = true;
+
+ private:
+  BuiltGraph& built_;
+  std::vector<std::shared_ptr<Source>> sources_;  ///< fresh copies, by node
+  std::vector<TensorMap> first_batches_;          ///< draw 0's batch, by node
+};
+
+/// Computes node `node` into `state.values` (training) or `values` (sampling with `sampler`):
+/// its inputs read from there, checked with its outputs against the contract, failures named.
+void compute(BuiltGraph& built, RunState& state, int node, std::map<int, Value>& values, Sampler* sampler,
+             const Executor::ValueObserver& observer);
+
+}  // namespace run_parts
+
+using run_parts::describe;
+using run_parts::message_of;
+using run_parts::node_seed;
+using run_parts::sampling_seed;
 
 }  // namespace ganglion

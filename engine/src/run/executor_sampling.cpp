@@ -1,19 +1,43 @@
 // Sampling: grids, large draws for metrics, and functions applied to a draw, on the EMA shadows
-// (or the trained weights), in eval mode, from the sampling streams.
-#include "ganglion/engine/executor.h"
-
+// (or the trained weights), in eval mode, from the sampling streams, with data from copies of the
+// sources so that training's position is untouched.
 #include <algorithm>
 
 #include <ganglion/plugin.h>
 #include "ganglion/engine/plugin_registry.h"
-#include "ganglion/engine/prefetcher.h"
 #include "run/executor_parts.h"
 
 namespace ganglion {
 
-std::shared_ptr<NetModule>& Executor::sampling_module(int m) {
-  return sample_with_ema_ && ema_[m] ? ema_[m] : modules_[m];
+using run_parts::Context;
+using run_parts::Value;
+
+namespace run_parts {
+
+TensorMap Sampler::batch(int node, Context& ctx) {
+  const NodeEntry& n = built_.graph.nodes[node];
+  if (sources_.empty()) {
+    sources_.resize(built_.graph.nodes.size());
+    first_batches_.resize(built_.graph.nodes.size());
+  }
+  // Sample grids use the data set's first batch; draw k of an evaluation its k-th batch, so a
+  // large draw covers as much of the data set as it asks for.
+  if (ctx.draw_ == 0) {
+    if (first_batches_[node].empty()) {
+      auto copy = make_source(*n.type, built_.setup_for(n));
+      first_batches_[node] = copy->next({}, ctx);
+    }
+    return first_batches_[node];
+  }
+  if (ctx.draw_ == 1 || !sources_[node]) sources_[node] = make_source(*n.type, built_.setup_for(n));
+  return sources_[node]->next({}, ctx);
 }
+
+void Sampler::set_eval(bool eval) {
+  for (size_t m = 0; m < built_.modules.size(); ++m) module(static_cast<int>(m))->train(!eval);
+}
+
+}  // namespace run_parts
 
 torch::Tensor Executor::sample(const PortRef& ref) { return sample_draw({ref}, 0).front(); }
 
@@ -47,20 +71,24 @@ std::vector<torch::Tensor> Executor::draw(const std::vector<PortRef>& refs, std:
 
 TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
   const NodeEntry& n = graph_.nodes.at(node);
-  if (n.kind() != NodeKind::Function || !functions_[node])
+  if (n.kind() != NodeKind::Function || !built_->functions[node])
     throw std::logic_error(n.name + " is not a function node");
   torch::NoGradGuard no_grad;
-  context_->begin_sampling();
+  Context& ctx = state_->context;
+  ctx.begin_sampling();
   TensorMap out;
   try {
-    const Context::Computing computing(*context_, node);
-    out = functions_[node]->forward(inputs, *context_);
+    const Context::Computing computing(ctx, node);
+    out = built_->functions[node]->forward(inputs, ctx);
   } catch (const std::exception& e) {
-    context_->end_sampling();
+    ctx.end_sampling();
     throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
   }
-  context_->end_sampling();
-  check_outputs(node, out);
+  ctx.end_sampling();
+  // The outputs only: a draw's inputs are not one batch, so their sizes need not agree as a
+  // batch's would.
+  run_parts::PortCheck::Sizes sizes;
+  built_->ports[node].outputs(out, sizes);
   return out;
 }
 
@@ -70,26 +98,26 @@ std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& ref
   for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
     if (needed[*it])
       for (const auto& [port, r] : graph_.nodes[*it].inputs) needed[r.node] = 1;
-  for (size_t m = 0; m < modules_.size(); ++m) sampling_module(static_cast<int>(m))->eval();
-  context_->begin_sampling(draw);
+  Context& ctx = state_->context;
+  const auto end_sampling = [&] {
+    ctx.end_sampling();
+    sampler_->set_eval(false);
+  };
+  sampler_->set_eval(true);
+  ctx.begin_sampling(draw);
   std::vector<torch::Tensor> out;
   try {
     torch::NoGradGuard no_grad;
-    std::map<int, Value> cache;
+    std::map<int, Value> values;
     for (int v : plan_.order)
-      if (needed[v]) compute(v, *context_, cache, true);
-    for (const auto& ref : refs) out.push_back(cache.at(ref.node).outputs.at(ref.port));
+      if (needed[v]) run_parts::compute(*built_, *state_, v, values, sampler_.get(), observer_);
+    for (const auto& ref : refs) out.push_back(values.at(ref.node).outputs.at(ref.port));
   } catch (...) {
     end_sampling();
     throw;
   }
   end_sampling();
   return out;
-}
-
-void Executor::end_sampling() {
-  context_->end_sampling();
-  for (size_t m = 0; m < modules_.size(); ++m) sampling_module(static_cast<int>(m))->train();
 }
 
 }  // namespace ganglion

@@ -13,40 +13,40 @@
 namespace ganglion {
 
 void Executor::save(torch::serialize::OutputArchive& archive) const {
-  for (size_t m = 0; m < modules_.size(); ++m) {
+  for (size_t m = 0; m < built_->modules.size(); ++m) {
     torch::serialize::OutputArchive sub;
-    modules_[m]->save(sub);
+    built_->modules[m]->save(sub);
     archive.write("module/" + graph_.modules[m].name, sub);
-    if (ema_[m]) {
+    if (built_->ema[m]) {
       torch::serialize::OutputArchive e;
-      ema_[m]->save(e);
+      built_->ema[m]->save(e);
       archive.write("ema/" + graph_.modules[m].name, e);
     }
   }
-  for (size_t o = 0; o < optimizers_.size(); ++o) {
+  for (size_t o = 0; o < built_->optimizers.size(); ++o) {
     torch::serialize::OutputArchive sub;
-    optimizers_[o].optimizer->save(sub);
+    built_->optimizers[o].optimizer->save(sub);
     archive.write(graph_.optimizers[o].checkpoint_key(), sub);
   }
-  archive.write("rng/engine", context_->generator_.get_state());
-  for (const auto& [node, gen] : context_->node_generators_)
+  archive.write("rng/engine", state_->context.generator_.get_state());
+  for (const auto& [node, gen] : state_->context.node_generators_)
     archive.write("rng/node/" + graph_.nodes[node].name, gen.get_state());
-  for (size_t i = 0; i < functions_.size(); ++i) {
-    if (!functions_[i]) continue;
-    const TensorMap state = functions_[i]->state_tensors();
+  for (size_t i = 0; i < built_->functions.size(); ++i) {
+    if (!built_->functions[i]) continue;
+    const TensorMap state = built_->functions[i]->state_tensors();
     if (state.empty()) continue;
     torch::serialize::OutputArchive sub;
     for (const auto& [key, t] : state) sub.write(key, t);
     archive.write("state/" + graph_.nodes[i].name, sub);
   }
-  archive.write("stages", torch::tensor(stage_, torch::kLong));
+  archive.write("stages", torch::tensor(state_->stage, torch::kLong));
   {
     auto cpu = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(cpu.mutex());
     archive.write("rng/torch", cpu.get_state());
   }
-  archive.write("versions", torch::tensor(module_version_, torch::kLong));
-  archive.write("images_seen", torch::tensor(images_seen_, torch::kLong));
+  archive.write("versions", torch::tensor(state_->module_version, torch::kLong));
+  archive.write("images_seen", torch::tensor(state_->images_seen, torch::kLong));
 }
 
 namespace run_parts {
@@ -125,55 +125,55 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     // optimisers' state fit.
     what = "stages";
     torch::Tensor stages;
-    if (archive.try_read("stages", stages) && stages.numel() == static_cast<int64_t>(stage_.size()))
-      for (size_t m = 0; m < stage_.size(); ++m) {
+    if (archive.try_read("stages", stages) && stages.numel() == static_cast<int64_t>(state_->stage.size()))
+      for (size_t m = 0; m < state_->stage.size(); ++m) {
         const std::int64_t stage = stages[m].item<std::int64_t>();
-        if (stage > stage_[m]) grow_to(static_cast<int>(m), stage);
+        if (stage > state_->stage[m]) grow_to(static_cast<int>(m), stage);
       }
-    for (size_t m = 0; m < modules_.size(); ++m) {
+    for (size_t m = 0; m < built_->modules.size(); ++m) {
       what = "module " + graph_.modules[m].name;
       torch::serialize::InputArchive sub;
       archive.read("module/" + graph_.modules[m].name, sub);
-      const std::string mismatch = shape_mismatch(*modules_[m], sub);
+      const std::string mismatch = shape_mismatch(*built_->modules[m], sub);
       if (!mismatch.empty())
         throw UserError(
             file, "",
             "the checkpoint does not fit this graph: module " + graph_.modules[m].name + ": " + mismatch);
-      modules_[m]->load(sub);
-      if (ema_[m]) {
+      built_->modules[m]->load(sub);
+      if (built_->ema[m]) {
         torch::serialize::InputArchive e;
         archive.read("ema/" + graph_.modules[m].name, e);
-        ema_[m]->load(e);
+        built_->ema[m]->load(e);
       }
     }
-    for (size_t o = 0; o < optimizers_.size(); ++o) {
+    for (size_t o = 0; o < built_->optimizers.size(); ++o) {
       const OptimizerEntry& entry = graph_.optimizers[o];
       what = entry.named ? "optimizer " + entry.name : "optimizer of phase " + entry.name;
       torch::serialize::InputArchive sub;
       archive.read(entry.checkpoint_key(), sub);
-      optimizers_[o].optimizer->load(sub);
+      built_->optimizers[o].optimizer->load(sub);
     }
     what = "random state";
     torch::Tensor state;
     archive.read("rng/engine", state);
-    context_->generator_.set_state(state.to(torch::kCPU));
-    context_->node_generators_.clear();
+    state_->context.generator_.set_state(state.to(torch::kCPU));
+    state_->context.node_generators_.clear();
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       torch::Tensor node_state;
       if (!archive.try_read("rng/node/" + graph_.nodes[i].name, node_state)) continue;
-      context_->generator_of(static_cast<int>(i)).set_state(node_state.to(torch::kCPU));
+      state_->context.generator_of(static_cast<int>(i)).set_state(node_state.to(torch::kCPU));
     }
     what = "node state";
-    for (size_t i = 0; i < functions_.size(); ++i) {
+    for (size_t i = 0; i < built_->functions.size(); ++i) {
       torch::serialize::InputArchive sub;
-      if (!functions_[i] || !archive.try_read("state/" + graph_.nodes[i].name, sub)) continue;
+      if (!built_->functions[i] || !archive.try_read("state/" + graph_.nodes[i].name, sub)) continue;
       TensorMap tensors;
       for (const auto& key : sub.keys()) {
         torch::Tensor t;
         sub.read(key, t);
         tensors[key] = t;
       }
-      functions_[i]->restore_tensors(tensors);
+      built_->functions[i]->restore_tensors(tensors);
     }
     archive.read("rng/torch", state);
     {
@@ -183,11 +183,12 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     }
     torch::Tensor versions;
     archive.read("versions", versions);
-    if (versions.numel() == static_cast<int64_t>(module_version_.size()))
-      for (size_t m = 0; m < module_version_.size(); ++m) module_version_[m] = versions[m].item<int64_t>();
+    if (versions.numel() == static_cast<int64_t>(state_->module_version.size()))
+      for (size_t m = 0; m < state_->module_version.size(); ++m)
+        state_->module_version[m] = versions[m].item<int64_t>();
     // Checkpoints from before images were counted resume from 0.
     torch::Tensor seen;
-    images_seen_ = archive.try_read("images_seen", seen) ? seen.item<std::int64_t>() : 0;
+    state_->images_seen = archive.try_read("images_seen", seen) ? seen.item<std::int64_t>() : 0;
   } catch (const UserError&) {
     throw;
   } catch (const NodeFailure& e) {
@@ -196,19 +197,19 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     throw UserError(file, "", "the checkpoint does not fit this graph (" + what + "): " + message_of(e));
   }
   // Gradient tracking flags follow the parameters just loaded.
-  tracking_.assign(modules_.size(), 2);
+  state_->tracking.assign(built_->modules.size(), 2);
 }
 
 std::map<std::string, std::string> Executor::node_states() const {
   std::map<std::string, std::string> out;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     std::string state;
-    if (prefetchers_[i])
-      state = prefetchers_[i]->position();
-    else if (sources_[i])
-      state = sources_[i]->position();
-    else if (functions_[i])
-      state = functions_[i]->state();
+    if (built_->prefetchers[i])
+      state = built_->prefetchers[i]->position();
+    else if (built_->sources[i])
+      state = built_->sources[i]->position();
+    else if (built_->functions[i])
+      state = built_->functions[i]->state();
     if (!state.empty()) out[graph_.nodes[i].name] = state;
   }
   return out;
@@ -219,12 +220,12 @@ void Executor::restore_node_states(const std::map<std::string, std::string>& sta
     auto it = states.find(graph_.nodes[i].name);
     if (it == states.end() || it->second.empty()) continue;
     try {
-      if (prefetchers_[i])
-        prefetchers_[i]->seek(it->second);
-      else if (sources_[i])
-        sources_[i]->seek(it->second);
-      else if (functions_[i])
-        functions_[i]->restore(it->second);
+      if (built_->prefetchers[i])
+        built_->prefetchers[i]->seek(it->second);
+      else if (built_->sources[i])
+        built_->sources[i]->seek(it->second);
+      else if (built_->functions[i])
+        built_->functions[i]->restore(it->second);
     } catch (const std::exception& e) {
       throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e));
     }

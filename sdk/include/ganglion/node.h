@@ -49,7 +49,8 @@ struct NodeSetup {
   /// The node's name in the graph (for messages).
   std::string name;
   /// The input ports the graph connects, by name (a port group's members as GROUP.MEMBER), sorted:
-  /// a node with a port group reads its members here when it is made.
+  /// a node with a port group reads its members here when it is made. A module, made once for
+  /// every node that applies it, gets the ports any of those nodes connects.
   std::vector<std::string> inputs;
   /// Makes the layer that Layer param `param` names, for these shapes, as a module the caller
   /// registers (its parameters then belong to the caller). Set by the engine.

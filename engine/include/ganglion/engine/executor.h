@@ -19,7 +19,11 @@
 
 namespace ganglion {
 
-class Prefetcher;
+namespace run_parts {
+struct BuiltGraph;
+struct RunState;
+class Sampler;
+}  // namespace run_parts
 
 /// A node failed while running: the message names the node and its type, `pointer` its entry in
 /// the graph file (or the phase's), so the run's error can point at the line to fix.
@@ -87,22 +91,22 @@ class Executor {
   std::map<std::string, std::string> node_states() const;
   void restore_node_states(const std::map<std::string, std::string>& states);
 
-  const std::vector<std::shared_ptr<NetModule>>& modules() const { return modules_; }
+  const std::vector<std::shared_ptr<NetModule>>& modules() const;
   /// EMA shadows by module index (null where a module keeps none).
-  const std::vector<std::shared_ptr<NetModule>>& ema_modules() const { return ema_; }
+  const std::vector<std::shared_ptr<NetModule>>& ema_modules() const;
   /// The optimiser of Graph::optimizers entry `entry`.
-  const torch::optim::Optimizer& optimizer(int entry) const { return *optimizers_.at(entry).optimizer; }
+  const torch::optim::Optimizer& optimizer(int entry) const;
   /// Rows of data drawn so far in the run (checkpointed): what StyleGAN2 counts as images seen.
-  std::int64_t images_seen() const { return images_seen_; }
+  std::int64_t images_seen() const;
   /// The stage a growing module has reached (0 before it grows).
-  std::int64_t module_stage(int module) const { return stage_.at(module); }
+  std::int64_t module_stage(int module) const;
   /// How many optimiser steps a module has taken.
-  std::int64_t module_version(int module) const { return module_version_.at(module); }
-  torch::Device device() const { return device_; }
+  std::int64_t module_version(int module) const;
+  torch::Device device() const;
 
   /// Whether samples, draws and metrics use a module's EMA shadow where it keeps one (the
   /// default) or the trained weights themselves.
-  void set_sample_with_ema(bool ema) { sample_with_ema_ = ema; }
+  void set_sample_with_ema(bool ema);
 
   /// The iteration the run ends at (default: the graph's "steps"): where a linear learning-rate
   /// decay without an explicit end arrives.
@@ -120,62 +124,27 @@ class Executor {
   void set_value_observer(ValueObserver observer) { observer_ = std::move(observer); }
 
  private:
-  struct Value;
-  class Context;
   void run_phase(const PhasePlan& pp, std::int64_t step, IterationRecord& record);
   /// Grows module `m` (and its EMA shadow) stage by stage up to `stage`, giving the new parameters
   /// to its optimisers and its shadow.
   void grow_to(int m, std::int64_t stage);
   /// Grows every module whose "grow" schedule has risen by iteration `step`.
   void grow_due(std::int64_t step);
-  std::vector<std::int64_t> stage_;  ///< by module
   /// The plan of the phases due at `step`.
   const std::vector<PhasePlan>& phases_due(std::int64_t step);
-  void compute(int node, Context& ctx, std::map<int, Value>& cache, bool sampling);
-  bool valid(const Value& v, int node, const PhasePlan& pp) const;
-  void set_tracking(const std::vector<int>& modules);
   void update_ema(int module, std::int64_t step);
-  /// (shadow, trained) tensors of a module's EMA, matched by name.
-  struct EmaPairs {
-    std::vector<std::pair<torch::Tensor, torch::Tensor>> parameters, buffers;
-  };
-  const EmaPairs& ema_pairs(int module);
-  std::map<int, EmaPairs> ema_pairs_;
-  void check_outputs(int node, const TensorMap& out);
-  void end_sampling();
-  /// The instance of module `m` that samples use.
-  std::shared_ptr<NetModule>& sampling_module(int m);
-  bool sample_with_ema_ = true;
   std::vector<torch::Tensor> sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw);
-  /// What a node or module named `name` is made with: its params and its own seed.
-  ValueObserver observer_;
-  GradientHook gradient_hook_;
-  Placement placement_;
-  std::int64_t last_step_ = 0;
-  NodeSetup setup_for(const std::string& name, const Params& params) const;
-  /// For a node (not a module): also the inputs the graph connects.
-  NodeSetup setup_for(const NodeEntry& node) const;
 
   const Graph& graph_;
   const Plan& plan_;
-  torch::Device device_;
-  std::vector<std::shared_ptr<NetModule>> modules_, ema_;
-  std::vector<std::int64_t> module_version_;
-  std::vector<std::vector<torch::Tensor>> trainable_;  ///< parameters that started requiring grad
-  std::int64_t record_samples_ = 0;                    ///< data samples drawn this iteration
-  std::int64_t images_seen_ = 0;                       ///< data rows drawn in the run so far
-  std::vector<std::shared_ptr<Function>> functions_;
-  std::vector<std::shared_ptr<Source>> sources_;
-  std::vector<std::unique_ptr<Prefetcher>> prefetchers_;
-  std::vector<std::shared_ptr<Source>> sample_sources_;  ///< fresh copies for sampling
-  std::vector<TensorMap> sample_batches_;
-  std::vector<BuiltOptimizer> optimizers_;  ///< one per Graph::optimizers entry
-  std::vector<char> per_phase_;             ///< node depends on a per-phase source
-  std::vector<char> tracking_;              ///< module currently records gradients
+  // Taskflow's split: what is made once, what each iteration changes, and sampling apart.
+  std::unique_ptr<run_parts::BuiltGraph> built_;
+  std::unique_ptr<run_parts::RunState> state_;
+  std::unique_ptr<run_parts::Sampler> sampler_;
   std::map<std::vector<char>, std::vector<PhasePlan>> iteration_plans_;  ///< by due phases
-  std::unique_ptr<Context> context_;
-  std::map<int, Value>* cache_ = nullptr;
-  std::int64_t phase_run_ = 0;
+  ValueObserver observer_;
+  GradientHook gradient_hook_;
+  std::int64_t last_step_ = 0;
 };
 
 }  // namespace ganglion

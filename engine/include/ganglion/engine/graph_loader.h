@@ -10,6 +10,7 @@
 namespace ganglion {
 
 class PluginRegistry;
+struct RegisteredType;
 
 /// The data folder `${data}` stands for in string params: $GANGLION_DATA, else the build's
 /// data cache (the one scripts/setup.sh fills).
@@ -35,5 +36,20 @@ enum class Completeness { Runnable, UnderConstruction };
 Graph build_graph(nlohmann::json document, const std::string& file, const PluginRegistry& registry,
                   Completeness completeness = Completeness::Runnable,
                   std::vector<Diagnostic>* unfinished = nullptr);
+
+/// One node entry on its own, as a graph's "nodes" or "modules" section holds it:
+/// {"type": T, "params": {...}}. What the node runner makes a node from.
+struct CheckedNodeEntry {
+  const RegisteredType* type = nullptr;
+  Params params;
+};
+
+/// Checks a lone node entry against its type's contract exactly as a graph's entry is checked
+/// (unknown type, param names, types and ranges, every problem at once), with `file` and the JSON
+/// path inside the entry in each message. `inputs` names the input ports that will be connected:
+/// each must be one of the contract's, and a port group's members get their params. Any kind but a
+/// layer. Throws UserError.
+CheckedNodeEntry check_node_entry(const nlohmann::json& entry, const std::string& file,
+                                  const PluginRegistry& registry, const std::vector<std::string>& inputs);
 
 }  // namespace ganglion

@@ -46,7 +46,7 @@ struct SkippedPlugin {
 class PluginRegistry {
  public:
   /// The folders searched, in order: the built-in plugins (the build tree's plugin folder when the
-  /// program runs from the build tree, else lib/ganglion/plugins beside the installed executable),
+  /// engine library is the build tree's, else lib/ganglion/plugins beside the installed library),
   /// then each entry of GANGLION_PLUGIN_PATH (colon-separated), then `extra`.
   static std::vector<std::string> search_path(const std::vector<std::string>& extra);
 
