@@ -9,7 +9,9 @@ which random stream it moves and why.
 GRAPH is a name in graphs/ (default: all of them). Each graph runs `--steps` iterations (default 50)
 with `outputs.log.every=1`, in a scratch folder whose runs/ holds the classifier runs that the
 conditional graphs' "weights" name (the classifiers are trained there first, for the same steps;
-they are frozen in the GAN graphs, so their weights reach no GAN loss).
+they are frozen in the GAN graphs, so their weights reach no GAN loss). compare without GRAPH runs
+the graphs FILE holds; a graph FILE lists under "superseded" (changed on purpose after FILE was
+recorded) is compared against the newer file named there instead.
 """
 
 import argparse
@@ -111,6 +113,11 @@ def main():
     args = parser.parse_args()
 
     names = args.graphs or shipped_graphs()
+    if args.mode == "compare" and not args.graphs:
+        # A file recorded for some graphs (one changed on purpose later) is compared on those.
+        with open(args.file) as f:
+            document = json.load(f)
+        names = [n for n in names if n in document["graphs"] and n not in document.get("superseded", {})]
     work = tempfile.mkdtemp(prefix="ganglion-first-losses-")
     os.makedirs(os.path.join(work, "runs"))
     try:
@@ -152,6 +159,10 @@ def main():
             print("note: recorded on", recorded.get("cpu"), recorded.get("cpu_id"), recorded.get("isa"),
                   "and running on", cpu_model(), cpu_id(), cpu_isa(), "- other kernels may round differently")
         for name, losses in results.items():
+            if name in recorded.get("superseded", {}):
+                # Changed on purpose after this recording: compared against the newer one.
+                print(name + ": recorded again in " + recorded["superseded"][name])
+                continue
             want = recorded["graphs"].get(name)
             if want is None:
                 print(name + ": not in " + args.file)
