@@ -88,14 +88,7 @@ BuiltGraph::BuiltGraph(const Graph& graph_, const Plan& plan_, torch::Device dev
 BuiltGraph::~BuiltGraph() = default;
 
 NodeSetup BuiltGraph::setup_for(const std::string& name, const Params& params) const {
-  NodeSetup s;
-  s.params = params;
-  // The same on every rank: a data set's shuffle must agree across the ranks that shard it.
-  s.seed = node_seed(graph.seed, name);
-  s.rank = placement.rank;
-  s.world_size = placement.world_size;
-  s.name = name;
-  return s;
+  return node_setup(graph.seed, name, params, placement);
 }
 
 NodeSetup BuiltGraph::setup_for(int module) const {

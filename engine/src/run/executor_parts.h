@@ -59,6 +59,20 @@ inline bool dtype_matches(DType want, const torch::Tensor& t) {
   }
 }
 
+/// What a node or module named `name` is made with in a graph seeded `graph_seed`: its params,
+/// its own seed (the same on every rank: a data set's shuffle must agree across the ranks that
+/// shard it) and its place in the run.
+inline NodeSetup node_setup(std::uint64_t graph_seed, const std::string& name, const Params& params,
+                            Placement placement) {
+  NodeSetup s;
+  s.params = params;
+  s.seed = node_seed(graph_seed, name);
+  s.rank = placement.rank;
+  s.world_size = placement.world_size;
+  s.name = name;
+  return s;
+}
+
 /// Loads module `m`'s starting weights from the checkpoint its "weights" entry names.
 void load_weights(const ModuleEntry& m, torch::nn::Module& net, torch::Device device);
 

@@ -28,14 +28,7 @@ PortCheck::Sizes PortCheck::inputs(const TensorMap& in) const {
     const PortSpec* spec = contract_.find_input(name);
     if (!spec || !t.defined()) continue;
     const Port& port = inputs_.at(spec->name);
-    const std::string where = "input \"" + name + "\"";
-    if (!dtype_matches(spec->dtype, t))
-      fail(where + " is " + std::string(t.dtype().name()) + " but its contract says " +
-           to_string(spec->dtype));
-    if (spec->rank() >= 0 && t.dim() != spec->rank())
-      fail(where + " has " + std::to_string(t.dim()) + " dimensions but its contract says \"" + spec->shape +
-           "\"");
-    bind(port, where, t, sizes);
+    check(port, "input \"" + name + "\"", t, sizes);
   }
   return sizes;
 }
@@ -46,16 +39,19 @@ void PortCheck::outputs(const TensorMap& out, Sizes& sizes) const {
     auto it = out.find(spec.name);
     if (it == out.end() || !it->second.defined())
       fail("did not produce its output \"" + spec.name + "\" (a plugin bug)");
-    const torch::Tensor& t = it->second;
-    const std::string where = "output \"" + spec.name + "\"";
-    if (!dtype_matches(spec.dtype, t))
-      fail(where + " is " + std::string(t.dtype().name()) + " but its contract says " +
-           to_string(spec.dtype));
-    if (spec.rank() >= 0 && t.dim() != spec.rank())
-      fail(where + " has " + std::to_string(t.dim()) + " dimensions but its contract says \"" + spec.shape +
-           "\"");
-    bind(port, where, t, sizes);
+    check(port, "output \"" + spec.name + "\"", it->second, sizes);
   }
+}
+
+void PortCheck::check(const Port& port, const std::string& where, const torch::Tensor& t,
+                      Sizes& sizes) const {
+  const PortSpec& spec = *port.spec;
+  if (!dtype_matches(spec.dtype, t))
+    fail(where + " is " + std::string(t.dtype().name()) + " but its contract says " + to_string(spec.dtype));
+  if (spec.rank() >= 0 && t.dim() != spec.rank())
+    fail(where + " has " + std::to_string(t.dim()) + " dimensions but its contract says \"" + spec.shape +
+         "\"");
+  bind(port, where, t, sizes);
 }
 
 void PortCheck::bind(const Port& port, const std::string& where, const torch::Tensor& t, Sizes& sizes) const {

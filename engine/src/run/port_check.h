@@ -38,6 +38,8 @@ class PortCheck {
   };
   Port port_of(const PortSpec& spec) const;
   [[noreturn]] void fail(const std::string& what) const;
+  /// dtype and rank of `t` at `port` (named `where` in messages), then its dimension names.
+  void check(const Port& port, const std::string& where, const torch::Tensor& t, Sizes& sizes) const;
   void bind(const Port& port, const std::string& where, const torch::Tensor& t, Sizes& sizes) const;
 
   const Contract& contract_;

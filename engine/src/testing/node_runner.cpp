@@ -12,6 +12,7 @@
 
 #include "ganglion/engine/graph_loader.h"
 #include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/trainer.h"
 #include "ganglion/engine/user_error.h"
 #include "run/executor_parts.h"
 #include "run/port_check.h"
@@ -117,12 +118,8 @@ struct NodeRunner::Impl {
     std::vector<std::string> connected;
     for (const auto& [port, t] : inputs) connected.push_back(port);
     params = check(connected);
-    NodeSetup setup;
-    setup.params = params;
-    setup.seed = run_parts::node_seed(options.seed, options.name);
-    setup.rank = options.rank;
-    setup.world_size = options.world_size;
-    setup.name = options.name;
+    NodeSetup setup = run_parts::node_setup(options.seed, options.name, params,
+                                            Placement{options.rank, options.world_size});
     setup.inputs = connected;
     try {
       switch (type->contract.kind()) {
@@ -286,9 +283,7 @@ std::string NodeRunner::write(const std::string& path_stem) {
   std::string path;
   try {
     m.ports->inputs(m.inputs);
-    std::string ext = m.writer->extension();
-    if (!ext.empty() && ext[0] != '.') ext = "." + ext;  // as the engine adds a missing dot
-    path = path_stem + ext;
+    path = path_stem + samples_extension(*m.writer);  // with its dot, as the trainer names files
     m.writer->write(m.inputs.begin()->second, path);
   } catch (const NodeFailure& e) {
     refuse(e.what());
