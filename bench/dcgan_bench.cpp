@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "data/idx_file.h"
@@ -123,35 +124,55 @@ const torch::nn::Module& module_named(const Graphed& g, const std::string& name)
   return *g.executor->modules().at(m);
 }
 
-// |graph - hand| / |hand| (Euclidean norms), tensor by tensor; prints each and returns the worst.
-double compare(const std::string& what, const std::map<std::string, torch::Tensor>& reference,
-               const torch::nn::Module& net) {
+// |a - exact| / |exact| (Euclidean norms, in float64).
+double relative_error(const torch::Tensor& a, const torch::Tensor& exact) {
+  const auto want = exact.to(torch::kCPU).to(torch::kDouble);
+  return (a.to(torch::kCPU).to(torch::kDouble) - want).norm().item<double>() /
+         (want.norm().item<double>() + 1e-30);
+}
+
+// How far the graph's float32 step is from the float64 step, against how far the hand-written
+// float32 step is: a formulation that sums in another order is as far off as rounding takes any
+// float32 step (about 1e-3 for a random-sign gradient sum on some CPUs), while a wrong term is off
+// by far more. Tensor by tensor; prints each and returns the worst excess: the graph's error over
+// the larger of the hand-written step's error times `slack` and `floor`.
+double compare(const std::string& what, const std::map<std::string, torch::Tensor>& hand,
+               const std::map<std::string, torch::Tensor>& exact, const torch::nn::Module& net, double slack,
+               double floor) {
   double worst = 0;
   for (const auto& p : net.named_parameters()) {
     std::string key = p.key();
     if (key.rfind("body.", 0) == 0) key = key.substr(5);
-    const auto it = reference.find(key);
-    if (it == reference.end() || !p.value().grad().defined())
+    const auto h = hand.find(key), e = exact.find(key);
+    if (h == hand.end() || e == exact.end() || !p.value().grad().defined())
       throw std::runtime_error(what + " " + key + ": a gradient is missing on one side");
-    const auto want = it->second.to(torch::kCPU).to(torch::kDouble);
-    const auto got = p.value().grad().to(torch::kCPU).to(torch::kDouble);
-    const double err = (got - want).norm().item<double>() / (want.norm().item<double>() + 1e-30);
-    std::printf("  %s gradient %-14s |graph - hand| / |hand| = %.2e\n", what.c_str(), key.c_str(), err);
-    worst = std::max(worst, err);
+    const double graph_err = relative_error(p.value().grad(), e->second);
+    const double hand_err = relative_error(h->second, e->second);
+    std::printf("  %s gradient %-14s from float64: graph %.2e, hand-written %.2e\n", what.c_str(),
+                key.c_str(), graph_err, hand_err);
+    worst = std::max(worst, graph_err / std::max(hand_err * slack, floor));
   }
   return worst;
 }
 
 // One step of the graph, with G's transposed convolutions computed by `method`, against the
-// hand-written step; returns the largest relative difference.
+// hand-written step and the same step in float64; returns the worst excess of compare() (at most
+// 1 when the graph is as close to the float64 step as rounding allows).
 double check_method(const ganglion::PluginRegistry& registry, const std::string& graph_file,
                     const torch::Tensor& images, torch::Device device, const std::string& method) {
+  // A batch of 8: LibTorch 1.13 sends stride-1 float convolutions of 16 or more images to NNPACK
+  // where the CPU has it, whose Winograd kernels are about 1e-3 off in the gradients the subpixel
+  // and phases formulations take (measured against float64 on an AMD EPYC; docs/performance.md);
+  // below 16 every formulation runs on the exact im2col path, so a wrong term would show.
   auto g = make_graphed(registry, graph_file, device,
                         {"modules.G.params.upsampler={\"type\": \"upsamplers/transposed-conv\", \"params\": "
                          "{\"method\": \"" +
-                         method + "\"}}"});
-  bench::ReferenceDcgan reference(images.narrow(0, 0, 64), device);
+                             method + "\"}}",
+                         "nodes.batch.params.batch=8"});
+  bench::ReferenceDcgan reference(images.narrow(0, 0, 64), device), exact(images.narrow(0, 0, 64), device);
   reference.load_from(module_named(*g, "G"), module_named(*g, "D"));  // before the graph's step moves them
+  exact.load_from(module_named(*g, "G"), module_named(*g, "D"));
+  exact.to(torch::kDouble);
   torch::Tensor real, noise;
   g->executor->set_value_observer([&](const std::string& node, const ganglion::TensorMap& out) {
     if (node == "batch") real = out.at("image").detach().clone();
@@ -159,19 +180,26 @@ double check_method(const ganglion::PluginRegistry& registry, const std::string&
   });
   const auto record = g->executor->run_iteration(++g->iteration);
   if (!real.defined() || !noise.defined()) throw std::runtime_error("the graph has no nodes batch and z");
-  bench::StepRecord want;
+  bench::StepRecord want, want64;
   reference.step(real, noise, &want);
-  const double d_err = std::abs(record.losses().at("D") - want.d_loss) / std::abs(want.d_loss);
-  const double g_err = std::abs(record.losses().at("G") - want.g_loss) / std::abs(want.g_loss);
+  exact.step(real.to(torch::kDouble), noise.to(torch::kDouble), &want64);
   std::printf("first step from the same weights, batch and noise (%s, upsampler method %s):\n",
               device.str().c_str(), method.c_str());
-  std::printf("  loss D: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("D"),
-              want.d_loss, d_err);
-  std::printf("  loss G: graph %.9f hand-written %.9f relative difference %.2e\n", record.losses().at("G"),
-              want.g_loss, g_err);
-  double worst = std::max(d_err, g_err);
-  worst = std::max(worst, compare("D", want.d_grads, module_named(*g, "D")));
-  worst = std::max(worst, compare("G", want.g_grads, module_named(*g, "G")));
+  // Losses: a scalar each, no cancellation to speak of; the float32 floor alone.
+  double worst = 0;
+  for (const auto& [phase, hand, exact_loss] :
+       {std::tuple<const char*, double, double>{"D", want.d_loss, want64.d_loss},
+        {"G", want.g_loss, want64.g_loss}}) {
+    const double graph_loss = record.losses().at(phase);
+    const double err = std::abs(graph_loss - exact_loss) / std::abs(exact_loss);
+    std::printf("  loss %s: graph %.9f hand-written %.9f float64 %.9f\n", phase, graph_loss, hand,
+                exact_loss);
+    worst = std::max(worst, err / 1e-5);
+  }
+  // Gradients: within `slack` times the hand-written step's own distance from float64, or 1e-4.
+  const double slack = 10, floor = 1e-4;
+  worst = std::max(worst, compare("D", want.d_grads, want64.d_grads, module_named(*g, "D"), slack, floor));
+  worst = std::max(worst, compare("G", want.g_grads, want64.g_grads, module_named(*g, "G"), slack, floor));
   return worst;
 }
 
@@ -186,17 +214,15 @@ int check(const ganglion::PluginRegistry& registry, const std::string& graph_fil
   // and the same cuDNN algorithms in both steps, not each one's fastest by timing.
   at::globalContext().setBenchmarkCuDNN(false);
   at::globalContext().setDeterministicCuDNN(true);
-  // float32 rounding through a dozen layers and a sign-like Adam step; a wrong term is far larger.
-  const double tolerance = 1e-4;
   double worst = 0;
   for (const std::string method : {"auto", "subpixel", "phases"}) {
-    const double err = check_method(registry, graph_file, images, device, method);
-    std::printf("method %s: largest relative difference %.2e\n", method.c_str(), err);
-    worst = std::max(worst, err);
+    const double excess = check_method(registry, graph_file, images, device, method);
+    std::printf("method %s: worst error %.2f of what float32 rounding allows\n", method.c_str(), excess);
+    worst = std::max(worst, excess);
   }
-  std::printf("%s: largest relative difference %.2e (tolerance %.0e)\n",
-              worst <= tolerance ? "same" : "DIFFERENT", worst, tolerance);
-  return worst <= tolerance ? 0 : 1;
+  std::printf("%s: worst error %.2f of what float32 rounding allows (1 at most)\n",
+              worst <= 1 ? "same" : "DIFFERENT", worst);
+  return worst <= 1 ? 0 : 1;
 }
 
 std::vector<int> parse_threads(const std::string& list) {

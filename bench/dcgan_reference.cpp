@@ -66,14 +66,15 @@ void ReferenceDcgan::step(const torch::Tensor& real_images, const torch::Tensor&
                           StepRecord* record) {
   const int64_t batch = real_images.size(0);
   discriminator_->zero_grad();
-  torch::Tensor real_labels = torch::full({batch}, 0.9, device_);  // one-sided smoothing, as the graph
+  torch::Tensor real_labels =
+      torch::full({batch}, 0.9, real_images.options());  // one-sided smoothing, as the graph
   torch::Tensor real_output = discriminator_->forward(real_images).reshape(real_labels.sizes());
   torch::Tensor d_loss_real = torch::binary_cross_entropy(real_output, real_labels);
   d_loss_real.backward();
 
   torch::Tensor noise = noise_in.view({batch, kNoise, 1, 1});
   torch::Tensor fake_images = generator_->forward(noise);
-  torch::Tensor fake_labels = torch::zeros({batch}, device_);
+  torch::Tensor fake_labels = torch::zeros({batch}, real_images.options());
   torch::Tensor fake_output = discriminator_->forward(fake_images.detach()).reshape(fake_labels.sizes());
   torch::Tensor d_loss_fake = torch::binary_cross_entropy(fake_output, fake_labels);
   d_loss_fake.backward();
@@ -113,6 +114,11 @@ void ReferenceDcgan::load_from(const torch::nn::Module& generator, const torch::
   };
   copy(generator, *generator_);
   copy(discriminator, *discriminator_);
+}
+
+void ReferenceDcgan::to(torch::Dtype dtype) {
+  generator_->to(dtype);
+  discriminator_->to(dtype);
 }
 
 double ReferenceDcgan::flops_per_step() const {

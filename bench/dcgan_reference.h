@@ -27,6 +27,10 @@ class ReferenceDcgan {
   /// Copies weights and buffers from modules with the same layers (names may carry a prefix).
   void load_from(const torch::nn::Module& generator, const torch::nn::Module& discriminator);
 
+  /// Converts both nets' parameters and buffers (before the first step: the Adam state is empty),
+  /// for the float64 step that measures how far float32 rounding takes either step.
+  void to(torch::Dtype dtype);
+
   /// Floating-point operations of one step as written here: 3 passes of D with all gradients
   /// (9 forward-equivalents) and G forward + backward (3), 2 per multiply-add.
   double flops_per_step() const;

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "edit_help.h"
 #include "edit_session.h"
+#include "style_sampling.h"
 
 #include <sys/wait.h>
 
@@ -296,6 +297,7 @@ int sample_command(const ParsedArgs& args) {
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
   executor.set_sample_with_ema(sample_with_ema(args));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
+  if (wants_style_sampling(args)) return run_style_sampling(args, executor, graph, *grid, run_dir, step);
   torch::Tensor value;
   try {
     // Without --count, one batch with the noise of the run's own sample grids.
@@ -536,6 +538,25 @@ std::vector<CommandSpec> commands() {
          "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets the "
          "classes param of every class-label source (noise/categorical's pick)"},
         {"count", "N", "rows to draw (default: one batch)"},
+        {"seeds", "LIST",
+         "one image per seed, e.g. 0-99 or 1,5,7: the same image for a seed every time (its code is N(0, 1) "
+         "from a generator seeded with it), written as seedNNNN.png into --out (a folder; default "
+         "seeds-step-N in the run directory)"},
+        {"truncation", "PSI",
+         "pull each style towards the mean style: w_avg + PSI (w - w_avg), 0 to 2 (default 1: none); for a "
+         "generator that declares a mapping/synthesis split"},
+        {"style-mix", "SEEDS",
+         "a style-mixing grid: a row per seed, each cell the row's styles with the column's in --mix-layers; "
+         "--out is the grid's file (default style-mix-step-N.png)"},
+        {"mix-columns", "SEEDS", "the seeds whose styles the grid's columns give (with --style-mix)"},
+        {"mix-layers", "LAYERS",
+         "style layers the columns give: coarse (0-3: 4x4, 8x8), middle (4-7: 16, 32), fine (8 on) or A-B, "
+         "comma-separated (default middle,fine: rows keep their coarse styles)"},
+        {"interpolate", "SEEDS",
+         "interpolation frames through these seeds in order, frameNNNN.png into --out (a folder; default "
+         "interpolation-step-N)"},
+        {"frames", "N", "frames from one seed to the next (default 30)"},
+        {"space", "S", "w (linear in the styles, default) or z (spherical in the codes)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,
         kDevice,

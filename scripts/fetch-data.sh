@@ -8,6 +8,9 @@
 #   LFW subset     Debian package python3-skimage's lfw_subset.npy -> data-cache/lfw/ (200 25x25
 #                  images, 100 faces then 100 non-faces); the package is downloaded and unpacked,
 #                  not installed (it would pull in SciPy, Matplotlib and more)
+#   emoji          npm packages emoji-datasource-{twitter,google,apple,facebook}@16.0.0 ->
+#                  data-cache/emoji/ (emoji.json, the same in all four, and img/STYLE/64/*.png,
+#                  64x64 RGBA; the tarballs, 340 MB in all, stay in data-cache/downloads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
@@ -36,6 +39,16 @@ lfw_member=usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy
 lfw_md5=9ceb864b0352b4747a8c8d465f9b3e35
 # Written here: scikit-image documents rows 0-99 as faces and 100-199 as not; 1 = face, 0 = not.
 lfw_labels_md5=4ee2740f9fdb101049ace634bb835f83
+
+# emoji-datasource-*@16.0.0: the tarballs' md5 sums and the 64x64 PNGs each holds.
+emoji_version=16.0.0
+declare -A emoji_md5=(
+  [twitter]=19fb55ef34e83997e985f687762798eb
+  [google]=afdb2b1eb6e038ffd8c59dd6f654720f
+  [apple]=482a66900730a7e89ee893e66dbc6f57
+  [facebook]=0526f66bd3032a9df5d0f3c7a80156e6
+)
+emoji_json_md5=7e30bda40874fcf27782e58a438784ea
 
 # The md5 of standard input, the hex digits alone.
 md5_of() { md5sum | cut -d' ' -f1; }
@@ -181,8 +194,53 @@ write_lfw_labels() {
   echo "== LFW subset labels written to $dest (1 = face, rows 0-99)"
 }
 
+emoji_verified() {
+  local style
+  [ -f "$cache/emoji/emoji.json" ] && [ "$(md5_of < "$cache/emoji/emoji.json")" = "$emoji_json_md5" ] || return 1
+  for style in "${!emoji_md5[@]}"; do
+    [ -f "$cache/emoji/img/$style/64/.complete" ] || return 1
+  done
+}
+
+fetch_emoji() {
+  if emoji_verified; then
+    echo "== emoji images present in $cache/emoji (twitter, google, apple, facebook)"
+    return
+  fi
+  local style tarball sum tmp count
+  mkdir -p "$cache/emoji/img"
+  for style in twitter google apple facebook; do
+    [ -f "$cache/emoji/img/$style/64/.complete" ] && continue
+    tarball="$cache/downloads/emoji-datasource-$style-$emoji_version.tgz"
+    if [ ! -f "$tarball" ]; then
+      echo "== fetching emoji-datasource-$style@$emoji_version (npm, 60-100 MB)"
+      (cd "$cache/downloads" && npm pack --silent "emoji-datasource-$style@$emoji_version" > /dev/null)
+    fi
+    sum=$(md5_of < "$tarball")
+    if [ "$sum" != "${emoji_md5[$style]}" ]; then
+      echo "fetch-data.sh: $tarball has md5 $sum, expected ${emoji_md5[$style]}: the download is damaged; delete it and retry" >&2
+      exit 1
+    fi
+    tmp=$(mktemp -d)
+    tar xzf "$tarball" -C "$tmp" --wildcards package/emoji.json "package/img/$style/64/*.png"
+    if [ "$(md5_of < "$tmp/package/emoji.json")" != "$emoji_json_md5" ]; then
+      rm -rf "$tmp"
+      echo "fetch-data.sh: $tarball's emoji.json is not the one of $emoji_version" >&2
+      exit 1
+    fi
+    count=$(find "$tmp/package/img/$style/64" -name '*.png' | wc -l)
+    rm -rf "$cache/emoji/img/$style"
+    mv "$tmp/package/img/$style" "$cache/emoji/img/$style"
+    cp "$tmp/package/emoji.json" "$cache/emoji/emoji.json.tmp" && mv "$cache/emoji/emoji.json.tmp" "$cache/emoji/emoji.json"
+    echo "$count" > "$cache/emoji/img/$style/64/.complete"
+    rm -rf "$tmp"
+    echo "== emoji-datasource-$style: $count images of 64x64 in $cache/emoji/img/$style/64"
+  done
+}
+
 fetch_mnist
 fetch_fashion
 fetch_faces
 fetch_lfw
 write_lfw_labels
+fetch_emoji

@@ -1,6 +1,8 @@
 // The CLI: exit code 2 and one clear line for every user error, help and version.
 #include <doctest/doctest.h>
 
+#include <ganglion/abi.h>
+
 #include <filesystem>
 
 #include "test_support.h"
@@ -97,7 +99,7 @@ TEST_CASE("Cli.ValidatePlanPluginsInspectHelpVersion") {
 
   r = test::run_cli({"--version"});
   CHECK(r.exit_code == 0);
-  CHECK(r.out.find("SDK ABI 3") != std::string::npos);
+  CHECK(r.out.find("SDK ABI " + std::to_string(GANGLION_SDK_ABI)) != std::string::npos);
 }
 
 TEST_CASE("Cli.RunRefusesToOverwriteARun") {

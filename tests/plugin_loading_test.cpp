@@ -1,6 +1,8 @@
 // Plugins that cannot be used are skipped with the reason; duplicates are an error naming both.
 #include <doctest/doctest.h>
 
+#include <ganglion/abi.h>
+
 #include "ganglion/engine/plugin_registry.h"
 #include "ganglion/engine/user_error.h"
 #include "test_support.h"
@@ -26,7 +28,8 @@ TEST_CASE("Plugins.BrokenLibrariesAreSkippedWithTheReason") {
   r.load({test_plugin("wrong-abi"), test_plugin("wrong-torch"), test_plugin("missing-symbol"),
           test_plugin("not-a-plugin"), test_plugin("test-nodes")});
   CHECK(skip_reason(r, "libwrong-abi.so")
-            .find("built against Ganglion SDK ABI 999, but this engine has ABI 3") != std::string::npos);
+            .find("built against Ganglion SDK ABI 999, but this engine has ABI " +
+                  std::to_string(GANGLION_SDK_ABI)) != std::string::npos);
   CHECK(skip_reason(r, "libwrong-torch.so")
             .find("built against LibTorch 0.4.1, but this engine uses LibTorch " TORCH_VERSION) !=
         std::string::npos);
@@ -38,6 +41,18 @@ TEST_CASE("Plugins.BrokenLibrariesAreSkippedWithTheReason") {
   CHECK(r.skipped().size() == 4);
   REQUIRE(r.find("test/grad-penalty") != nullptr);
   CHECK(r.find("test/grad-penalty")->file.find("libtest-nodes.so") != std::string::npos);
+}
+
+TEST_CASE("Plugins.ATypeWhoseRolesNamePortsItLacksIsSkippedWithTheReason") {
+  PluginRegistry r;
+  r.load({test_plugin("bad-contract")});
+  CHECK(r.find("bad/plain") != nullptr);
+  CHECK(r.find("bad/split") == nullptr);
+  const std::string why = skip_reason(r, "libbad-contract.so");
+  CHECK_MESSAGE(
+      why.find("its type \"bad/split\" is skipped: its style_split(\"z\", \"w\", \"w_avg\") needs an "
+               "output \"w\" of shape B,L,D") != std::string::npos,
+      why);
 }
 
 TEST_CASE("Plugins.TwoPluginsDefiningOneTypeIsAnErrorNamingBoth") {

@@ -102,6 +102,22 @@ nlohmann::json shipped_graph(const std::string& name) {
 
 nlohmann::json dcgan_graph() { return shipped_graph("dcgan-mnist"); }
 
+nlohmann::json small_stylegan2(const std::string& name) {
+  nlohmann::json g = shipped_graph(name);
+  g.erase("$schema");
+  auto& batch = g["nodes"]["batch"]["params"];
+  batch["batch"] = 8;
+  batch["size"] = 16;
+  if (batch.contains("resize")) batch["resize"] = 18;
+  g["nodes"]["z_pl"]["params"]["batch"] = 4;
+  for (const char* m : {"G", "D"}) {
+    g["modules"][m]["params"]["resolution"] = 16;
+    g["modules"][m]["params"]["channel_base"] = 128;
+    g["modules"][m]["params"]["channel_max"] = 16;
+  }
+  return g;
+}
+
 nlohmann::json small_dcgan_graph(int limit, int batch) {
   auto g = dcgan_graph();
   g["nodes"]["batch"]["params"]["limit"] = limit;

@@ -63,6 +63,10 @@ nlohmann::json dcgan_graph();
 /// graphs/NAME.json, parsed.
 nlohmann::json shipped_graph(const std::string& name);
 
+/// A shipped StyleGAN2 graph made small enough to train in seconds: 16x16 images (the data
+/// source's size too), 16 feature maps at most, batches of 8 (4 for path length), no $schema.
+nlohmann::json small_stylegan2(const std::string& name);
+
 /// The DCGAN graph cut down for tests: `limit` MNIST images, logging every step, no samples.
 nlohmann::json small_dcgan_graph(int limit, int batch);
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "data/ordered_source.h"
+#include "images/parallel_decode.h"
 
 namespace fs = std::filesystem;
 
@@ -134,23 +135,10 @@ class ImageFolder : public OrderedSource {
     const int64_t count = static_cast<int64_t>(items.size());
     auto images = torch::empty({count, channels_, size_, size_}, torch::kFloat);
     std::vector<int64_t> labels(count);
-    std::vector<std::exception_ptr> errors(threads_);
-    const auto work = [&](int64_t worker) {
-      try {
-        for (int64_t i = worker; i < count; i += threads_) {
-          decode(files_[items[i]], ids[i], images[i]);
-          labels[i] = labels_[items[i]];
-        }
-      } catch (...) {
-        errors[worker] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int64_t t = 1; t < std::min<int64_t>(threads_, count); ++t) pool.emplace_back(work, t);
-    work(0);
-    for (auto& t : pool) t.join();
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    parallel_decode(count, threads_, [&](int64_t i) {
+      decode(files_[items[i]], ids[i], images[i]);
+      labels[i] = labels_[items[i]];
+    });
     return {{"image", images}, {"label", torch::tensor(labels, torch::kLong)}};
   }
 
@@ -236,6 +224,6 @@ class ImageFolder : public OrderedSource {
 
 }  // namespace ganglion::data
 
-GANGLION_PLUGIN("images", GANGLION_VERSION) {
+void register_image_folder(ganglion::TypeRegistrar& registrar) {
   registrar.add(ganglion::node_type<ganglion::data::ImageFolder>());
 }

@@ -9,6 +9,7 @@ void register_least_squares_losses(ganglion::TypeRegistrar&);
 void register_hinge_losses(ganglion::TypeRegistrar&);
 void register_minimax_generator_loss(ganglion::TypeRegistrar&);
 void register_cross_entropy(ganglion::TypeRegistrar&);
+void register_path_length(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_bce_losses(registrar);
@@ -19,4 +20,5 @@ GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_hinge_losses(registrar);
   register_minimax_generator_loss(registrar);
   register_cross_entropy(registrar);
+  register_path_length(registrar);
 }

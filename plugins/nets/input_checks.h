@@ -18,6 +18,17 @@ inline int doublings_from_4(long long resolution, const char* param) {
   return n;
 }
 
+/// Doublings from 4x4 to `resolution`, which must be a power of two of at least 8.
+inline int power_of_two_doublings(long long resolution, const char* param) {
+  int n = 0;
+  long long r = resolution;
+  while (r > 4 && r % 2 == 0) r /= 2, ++n;
+  if (r != 4 || n == 0)
+    throw std::invalid_argument(std::string("param ") + param + " is " + std::to_string(resolution) +
+                                ": use a power of two of at least 8");
+  return n;
+}
+
 /// Throws std::invalid_argument naming the input and the param when `got` (an input's width along
 /// its feature axis) is not `want`.
 inline void check_width(int64_t got, int64_t want, const char* input, const char* param) {

@@ -5,10 +5,14 @@ void register_dcgan_generator(ganglion::TypeRegistrar&);
 void register_dcgan_discriminator(ganglion::TypeRegistrar&);
 void register_mlp(ganglion::TypeRegistrar&);
 void register_cnn_classifier(ganglion::TypeRegistrar&);
+void register_stylegan2_generator(ganglion::TypeRegistrar&);
+void register_stylegan2_discriminator(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
   register_dcgan_discriminator(registrar);
   register_mlp(registrar);
   register_cnn_classifier(registrar);
+  register_stylegan2_generator(registrar);
+  register_stylegan2_discriminator(registrar);
 }

@@ -22,6 +22,30 @@ namespace ganglion {
 
 namespace {
 
+/// What is wrong with a contract's role declarations, or "": a role that names ports the
+/// contract lacks would fail only when the engine first uses it.
+std::string contract_mistake(const Contract& c) {
+  const auto& split = c.style_split();
+  if (!split.declared()) return {};
+  const std::string what =
+      "its style_split(\"" + split.z_port + "\", \"" + split.w_port + "\", \"" + split.w_avg_buffer + "\") ";
+  if (c.kind() != NodeKind::Module)
+    return what + "is declared by a " + to_string(c.kind()) + ", not a module";
+  const PortSpec* z = c.find_input(split.z_port);
+  const PortSpec* w_in = c.find_input(split.w_port);
+  const PortSpec* w_out = c.find_output(split.w_port);
+  if (!z) return what + "names input \"" + split.z_port + "\", which the contract lacks";
+  if (!w_out || w_out->rank() != 3) return what + "needs an output \"" + split.w_port + "\" of shape B,L,D";
+  if (!w_in || !w_in->optional || w_in->rank() != 3)
+    return what + "needs an optional input \"" + split.w_port + "\" of shape B,L,D";
+  if (split.w_avg_buffer.empty()) return what + "names no w_avg buffer";
+  return {};
+}
+
+}  // namespace
+
+namespace {
+
 /// "1.13.0" -> "1.13": plugins must match the engine's LibTorch major.minor.
 std::string major_minor(const std::string& v) {
   const auto first = v.find('.');
@@ -167,6 +191,10 @@ void PluginRegistry::load_library(const std::string& path) {
     if (it != types_->end()) {
       duplicate_errors_.push_back("node type \"" + name + "\" is defined by two plugins: " + it->second.file +
                                   " and " + path + ": remove one of them");
+      continue;
+    }
+    if (const std::string mistake = contract_mistake(t.contract); !mistake.empty()) {
+      skipped_.push_back({path, "its type \"" + name + "\" is skipped: " + mistake});
       continue;
     }
     Contract contract = t.contract;

@@ -92,6 +92,33 @@ TensorMap Executor::apply_function(int node, const TensorMap& inputs) {
   return out;
 }
 
+TensorMap Executor::apply_module(int node, const TensorMap& inputs) {
+  const NodeEntry& n = graph_.nodes.at(node);
+  if (n.module < 0) throw std::logic_error(n.name + " does not apply a module");
+  torch::NoGradGuard no_grad;
+  Context& ctx = state_->context;
+  NetModule& net = *sampler_->module(n.module);
+  const bool was_training = net.is_training();
+  net.train(false);
+  ctx.begin_sampling();
+  TensorMap out;
+  try {
+    const Context::Computing computing(ctx, node);
+    out = net.forward(inputs, ctx);
+    run_parts::PortCheck::Sizes sizes;
+    built_->ports[node].outputs(out, sizes);
+  } catch (const std::exception& e) {
+    ctx.end_sampling();
+    net.train(was_training);
+    throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
+  }
+  ctx.end_sampling();
+  net.train(was_training);
+  return out;
+}
+
+NetModule& Executor::sampling_module(int module) { return *sampler_->module(module); }
+
 std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw) {
   std::vector<char> needed(graph_.nodes.size(), 0);
   for (const auto& ref : refs) needed[ref.node] = 1;

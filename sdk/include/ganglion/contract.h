@@ -182,6 +182,12 @@ class Contract {
   /// The Int param of a writer that says how many images make a row (io/png-grid's "columns"): a
   /// samples grid of rows from several outputs sets it to their batch size unless the graph does.
   Contract& row_length_param(std::string name);
+  /// A generator split as StyleGAN's into a mapping and a synthesis: the mapping takes input
+  /// `z_port` to per-layer styles, which the module outputs at `w_port` (shape "B,L,D": L style
+  /// layers, coarse to fine), and which it takes back as the optional input `w_port` in place of
+  /// what the mapping would give (synthesis only); the buffer `w_avg_buffer` holds the mean style
+  /// ("D"). `ganglion sample` then offers truncation, style mixing and interpolation in W.
+  Contract& style_split(std::string z_port, std::string w_port, std::string w_avg_buffer);
 
   const std::string& type() const { return type_; }
   NodeKind kind() const { return kind_; }
@@ -196,6 +202,12 @@ class Contract {
   bool is_default_writer() const { return default_writer_; }
   const std::string& classes_param_name() const { return classes_param_; }
   const std::string& row_length_param_name() const { return row_length_param_; }
+  /// The ports and buffer of style_split(); empty names when the module declares none.
+  struct StyleSplit {
+    std::string z_port, w_port, w_avg_buffer;
+    bool declared() const { return !w_port.empty(); }
+  };
+  const StyleSplit& style_split() const { return style_split_; }
 
   /// The input spec that input name `name` is: a port, or the group NAME.MEMBER belongs to.
   const PortSpec* find_input(const std::string& name) const;
@@ -214,6 +226,7 @@ class Contract {
   std::string family_;
   bool counts_rows_ = false, metric_ = false, default_writer_ = false;
   std::string classes_param_, row_length_param_;
+  StyleSplit style_split_;
 
   template <class T>
   Contract& set(T& field, T value) {
@@ -307,6 +320,9 @@ inline Contract& Contract::default_writer(bool value) { return set(default_write
 inline Contract& Contract::classes_param(std::string name) { return set(classes_param_, std::move(name)); }
 inline Contract& Contract::row_length_param(std::string name) {
   return set(row_length_param_, std::move(name));
+}
+inline Contract& Contract::style_split(std::string z_port, std::string w_port, std::string w_avg_buffer) {
+  return set(style_split_, StyleSplit{std::move(z_port), std::move(w_port), std::move(w_avg_buffer)});
 }
 inline const PortSpec* Contract::find_input(const std::string& name) const {
   for (const auto& p : inputs_)

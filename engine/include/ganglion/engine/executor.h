@@ -82,6 +82,12 @@ class Executor {
                                                                          std::int64_t count);
   /// Runs function node `node` on `inputs` without gradients (metrics on a draw).
   TensorMap apply_function(int node, const TensorMap& inputs);
+  /// Runs the module that node `node` applies on `inputs` as samples do (EMA shadow where kept,
+  /// eval mode, no gradients, the sampling streams): a generator fed codes a tool chose (seeds,
+  /// mixed or interpolated styles). The outputs are checked against the contract.
+  TensorMap apply_module(int node, const TensorMap& inputs);
+  /// The instance of module `module` that samples use (its EMA shadow, or the trained weights).
+  NetModule& sampling_module(int module);
 
   void save(torch::serialize::OutputArchive& archive) const;
   /// Throws UserError when the archive does not fit this graph.
