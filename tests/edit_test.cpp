@@ -215,7 +215,8 @@ TEST_CASE("Edit.CompletionOffersWhatFitsTheCursor") {
   const V module_types = edit_completions(doc, registry, {"add-module", "E"}, "nets/");
   // Module types only: nets/pack is a function node and has no place after add-module.
   CHECK(module_types == V{"nets/cnn-classifier", "nets/dcgan-discriminator", "nets/dcgan-generator",
-                          "nets/mlp-discriminator", "nets/mlp-generator", "nets/stylegan2-discriminator",
+                          "nets/mlp-discriminator", "nets/mlp-generator", "nets/progan-discriminator",
+                          "nets/progan-generator", "nets/stylegan2-discriminator",
                           "nets/stylegan2-generator"});
   const V node_kinds = edit_completions(doc, registry, {"add-node", "x"}, "");
   CHECK(has(node_kinds, "noise/normal"));

@@ -7,6 +7,8 @@ void register_mlp(ganglion::TypeRegistrar&);
 void register_cnn_classifier(ganglion::TypeRegistrar&);
 void register_stylegan2_generator(ganglion::TypeRegistrar&);
 void register_stylegan2_discriminator(ganglion::TypeRegistrar&);
+void register_progan_generator(ganglion::TypeRegistrar&);
+void register_progan_discriminator(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
@@ -15,4 +17,6 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_cnn_classifier(registrar);
   register_stylegan2_generator(registrar);
   register_stylegan2_discriminator(registrar);
+  register_progan_generator(registrar);
+  register_progan_discriminator(registrar);
 }
