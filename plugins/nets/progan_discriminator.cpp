@@ -92,11 +92,7 @@ class ProganDiscriminator : public NetModule {
 
   TensorMap forward(const TensorMap& in, RunContext& context) override {
     const auto& image = in.at("image");
-    if (image.size(1) != channels_ || image.size(2) != resolution_ || image.size(3) != resolution_)
-      throw std::invalid_argument("input image is " + std::to_string(image.size(1)) + "x" +
-                                  std::to_string(image.size(2)) + "x" + std::to_string(image.size(3)) +
-                                  " but params channels and resolution make " + std::to_string(channels_) +
-                                  "x" + std::to_string(resolution_) + "x" + std::to_string(resolution_));
+    check_image_size(image.size(1), image.size(2), image.size(3), channels_, resolution_);
     const int64_t stage = static_cast<int64_t>(blocks_->size());
     const double alpha = fade_.empty() ? 1.0 : std::clamp(context.schedule(fade_), 0.0, 1.0);
     const auto at_stage = average_down(image, resolution_ / (int64_t{4} << stage));
@@ -112,7 +108,7 @@ class ProganDiscriminator : public NetModule {
   }
 
  private:
-  int64_t channels_at(int64_t res) const { return std::max<int64_t>(1, std::min(base_ / res, max_)); }
+  int64_t channels_at(int64_t res) const { return feature_maps(res, base_, max_); }
   torch::Tensor rgb(int64_t stage, const torch::Tensor& x) {
     return from_rgb_[stage]->as<layers::EqualConv2dImpl>()->forward(x);
   }

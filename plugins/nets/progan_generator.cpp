@@ -117,7 +117,7 @@ class ProganGenerator : public NetModule {
   }
 
  private:
-  int64_t channels_at(int64_t res) const { return std::max<int64_t>(1, std::min(base_ / res, max_)); }
+  int64_t channels_at(int64_t res) const { return feature_maps(res, base_, max_); }
   torch::Tensor rgb(int64_t stage, const torch::Tensor& x) {
     return to_rgb_[stage]->as<layers::EqualConv2dImpl>()->forward(x);
   }

@@ -60,7 +60,7 @@ class StyleGan2Discriminator : public NetModule {
     channels_ = p.integer("channels");
     const int doublings = power_of_two_doublings(resolution_, "resolution");
     const int64_t base = p.integer("channel_base"), max = p.integer("channel_max");
-    const auto ch = [&](int64_t res) { return std::max<int64_t>(1, std::min(base / res, max)); };
+    const auto ch = [&](int64_t res) { return feature_maps(res, base, max); };
     group_ = p.integer("mbstd_group");
     features_ = p.integer("mbstd_features");
     from_rgb_ = register_module("from_rgb", layers::EqualConv2d(channels_, ch(resolution_), 1));
@@ -78,11 +78,7 @@ class StyleGan2Discriminator : public NetModule {
 
   TensorMap forward(const TensorMap& in) override {
     const auto& image = in.at("image");
-    if (image.size(1) != channels_ || image.size(2) != resolution_ || image.size(3) != resolution_)
-      throw std::invalid_argument("input image is " + std::to_string(image.size(1)) + "x" +
-                                  std::to_string(image.size(2)) + "x" + std::to_string(image.size(3)) +
-                                  " but params channels and resolution make " + std::to_string(channels_) +
-                                  "x" + std::to_string(resolution_) + "x" + std::to_string(resolution_));
+    check_image_size(image.size(1), image.size(2), image.size(3), channels_, resolution_);
     auto x = from_rgb_->forward(image);
     for (const auto& block : *blocks_) x = block->as<ResidualBlockImpl>()->forward(x);
     if (features_ > 0) x = layers::minibatch_stddev(x, group_, features_);

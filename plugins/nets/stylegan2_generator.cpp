@@ -26,10 +26,6 @@ using layers::Activation;
 /// Where the per-pixel noise comes from: a fresh draw (training), the layer's fixed map, or none.
 enum class NoiseMode { Random, Const, None };
 
-int64_t channels_at(int64_t resolution, int64_t base, int64_t max) {
-  return std::max<int64_t>(1, std::min(base / resolution, max));
-}
-
 /// One modulated convolution with its noise input, bias and activation.
 class SynthesisLayerImpl : public torch::nn::Module {
  public:
@@ -136,12 +132,12 @@ class StyleGan2Generator : public NetModule {
     register_module("mapping", mapping_);
     w_avg_ = register_buffer("w_avg", torch::zeros({w_dim_}));
 
-    int64_t ch = channels_at(4, base, max);
+    int64_t ch = feature_maps(4, base, max);
     const_ = register_parameter("const", torch::randn({ch, 4, 4}));
     layers_->push_back(SynthesisLayer(ch, ch, w_dim_, 4, false));
     to_rgb_->push_back(ToRgb(ch, channels, w_dim_));
     for (int i = 1, res = 8; i <= doublings; ++i, res *= 2) {
-      const int64_t out = channels_at(res, base, max);
+      const int64_t out = feature_maps(res, base, max);
       layers_->push_back(SynthesisLayer(ch, out, w_dim_, res, true));
       layers_->push_back(SynthesisLayer(out, out, w_dim_, res, false));
       to_rgb_->push_back(ToRgb(out, channels, w_dim_));
