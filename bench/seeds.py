@@ -8,6 +8,10 @@ runs/seeds/NAME/seed-N and are resumed if present; summary.json there holds ever
 
   bench/seeds.py graphs/dcgan-r1-ema-mnist.json --include graphs/probes/mnist-quality.json
   bench/seeds.py GRAPH --seeds 1 2 3 --jobs 2 --name my-variant --set steps=500
+  bench/seeds.py GRAPH --time-limit 15m    the same wall-clock budget for each run, not a step count
+
+With --time-limit a seed whose run has been evaluated already is not trained again (a run stopped
+short of its budget is resumed with a budget of its own: start it afresh for a fair figure).
 """
 import argparse
 import concurrent.futures
@@ -46,11 +50,19 @@ def one_seed(args, seed, out_dir):
     run_dir = os.path.join(out_dir, f"seed-{seed}")
     include = ["--include", args.include] if args.include else []
     overrides = [x for s in args.set for x in ("--set", s)] + ["--set", f"seed={seed}"]
-    start = time.time()
-    run([args.cli, "run", args.graph, *include, *overrides, "--out", run_dir, "--resume", "--threads", "1",
-         "--log-format", "jsonl"], run_dir + ".log")
-    seconds = time.time() - start
     eval_file = os.path.join(run_dir, "final-eval.json")
+    budget = ["--time-limit", args.time_limit] if args.time_limit else []
+    seconds_file = os.path.join(run_dir, "train-seconds.txt")
+    if args.time_limit and os.path.exists(eval_file) and os.path.exists(seconds_file):
+        with open(seconds_file) as f:
+            seconds = float(f.read())
+    else:
+        start = time.time()
+        run([args.cli, "run", args.graph, *include, *overrides, "--out", run_dir, "--resume", "--threads", "1",
+             "--log-format", "jsonl", *budget], run_dir + ".log")
+        seconds = time.time() - start
+        with open(seconds_file, "w") as f:
+            f.write(f"{seconds:.1f}\n")
     run([args.cli, "eval", args.graph, *include, *overrides, "--checkpoint", run_dir, "--threads", "1",
          "--json", eval_file], run_dir + ".eval.log")
     with open(eval_file) as f:
@@ -66,6 +78,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (each on one thread)")
     parser.add_argument("--include", help="a fragment merged into the graph (a quality probe)")
     parser.add_argument("--set", action="append", default=[], help="PATH=VALUE override, as ganglion run's")
+    parser.add_argument("--time-limit", help="train each run for this long (ganglion run --time-limit: 900, 15m)")
     parser.add_argument("--name", help="the runs' folder under runs/seeds (default: the graph's file name)")
     parser.add_argument("--cli", default=os.path.join(ROOT, "build", "editor-cli", "ganglion"))
     args = parser.parse_args()
@@ -86,8 +99,9 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda s: one_seed(args, s, out_dir), args.seeds))
     metrics = sorted({m for r in results for m in r["metrics"]})
-    summary = {"graph": args.graph, "include": args.include, "set": args.set, "runs": results, "mean": {}, "sd": {}}
-    print(f"{name}: seeds {', '.join(str(s) for s in args.seeds)}, step {results[0]['step']}, "
+    summary = {"graph": args.graph, "include": args.include, "set": args.set, "time_limit": args.time_limit,
+               "runs": results, "mean": {}, "sd": {}}
+    print(f"{name}: seeds {', '.join(str(s) for s in args.seeds)}, steps {', '.join(str(r['step']) for r in results)}, "
           f"{statistics.mean(r['seconds'] for r in results):.0f} s per run")
     for m in metrics:
         values = [r["metrics"][m] for r in results if m in r["metrics"]]

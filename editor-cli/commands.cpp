@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -112,6 +113,44 @@ std::optional<long long> whole_number(const ParsedArgs& args, const std::string&
   throw UserError("--" + name + " " + v + ": expected a whole number of at least " + std::to_string(min));
 }
 
+/// Option --`name` as a duration: a number of seconds, or parts with units such as 90s, 15m,
+/// 1h30m; nothing when it is absent.
+std::optional<double> duration_seconds(const ParsedArgs& args, const std::string& name) {
+  if (!args.has(name)) return std::nullopt;
+  const std::string v = args.value(name);
+  const auto refuse = [&]() -> std::optional<double> {
+    throw UserError("--" + name + " " + v + ": expected a duration such as 900, 90s, 15m or 1h30m");
+  };
+  double total = 0;
+  size_t at = 0;
+  while (at < v.size()) {
+    size_t used = 0;
+    double amount = 0;
+    try {
+      amount = std::stod(v.substr(at), &used);
+    } catch (const std::exception&) {
+      return refuse();
+    }
+    if (!(amount >= 0) || !std::isfinite(amount) || v[at] == '-' || v[at] == '+') return refuse();
+    at += used;
+    double unit = 1;
+    if (at < v.size()) {
+      const char u = v[at++];
+      if (u == 'h')
+        unit = 3600;
+      else if (u == 'm')
+        unit = 60;
+      else if (u != 's')
+        return refuse();
+    } else if (total > 0) {
+      return refuse();  // "1h30" is ambiguous
+    }
+    total += amount * unit;
+  }
+  if (!(total > 0)) return refuse();
+  return total;
+}
+
 int run_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   const Graph graph = graph_of(args, registry);
@@ -124,6 +163,7 @@ int run_command(const ParsedArgs& args) {
     throw UserError("--log-format " + options.log_format + ": expected text or jsonl");
   options.steps = whole_number(args, "steps", 1);
   options.threads = static_cast<int>(whole_number(args, "threads", 1).value_or(0));
+  options.time_limit_s = duration_seconds(args, "time-limit");
   return train(graph, options);
 }
 
@@ -297,7 +337,8 @@ int sample_command(const ParsedArgs& args) {
   Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
   executor.set_sample_with_ema(sample_with_ema(args));
   const std::int64_t step = read_checkpoint(checkpoint, executor);
-  if (wants_style_sampling(args)) return run_style_sampling(args, executor, graph, *grid, run_dir, step);
+  if (wants_style_sampling(args))
+    return run_style_sampling(args, executor, graph, *grid, run_dir, step, registry);
   torch::Tensor value;
   try {
     // Without --count, one batch with the noise of the run's own sample grids.
@@ -488,9 +529,14 @@ std::vector<CommandSpec> commands() {
       {"run",
        "GRAPH",
        "Train a graph: writes graph.json, log.jsonl, samples/ and checkpoints/ into the run directory.",
-       "SIGINT or SIGTERM finishes the current step, writes a checkpoint and exits 0; --resume continues it.",
+       "SIGINT or SIGTERM, or reaching --time-limit, finishes the current step, writes a checkpoint and "
+       "exits 0; "
+       "--resume continues it.",
        {{"out", "DIR", "run directory (default: runs/<graph name>)"},
         {"steps", "N", "train until iteration N (default: the graph's \"steps\")"},
+        {"time-limit", "TIME",
+         "stop after this much training time (900, 90s, 15m, 1h30m), as on SIGTERM; each resumed run gets "
+         "its own"},
         {"resume", "", "continue from the newest checkpoint in the run directory"},
         kDevice,
         kThreads,
@@ -556,6 +602,10 @@ std::vector<CommandSpec> commands() {
          "interpolation frames through these seeds in order, frameNNNN.png into --out (a folder; default "
          "interpolation-step-N)"},
         {"frames", "N", "frames from one seed to the next (default 30)"},
+        {"video", "FILE",
+         "with --interpolate, the frames as a Motion-JPEG AVI too (default: beside the frames' folder, "
+         "FOLDER.avi, where the images plugin has io/video; none: frames only)"},
+        {"fps", "N", "the video's frames per second (default 30)"},
         {"space", "S", "w (linear in the styles, default) or z (spherical in the codes)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,

@@ -9,6 +9,7 @@
 #include <map>
 
 #include <ganglion/plugin.h>
+#include "ganglion/engine/atomic_file.h"
 #include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph.h"
 #include "ganglion/engine/plugin_registry.h"
@@ -183,6 +184,23 @@ std::string prepare_folder(const std::string& folder) {
   return folder;
 }
 
+/// Writes `frames` ([T, C, H, W]) as a video through the `io/video` writer at `fps`.
+void write_video(const RegisteredType& type, const at::Tensor& frames, std::int64_t fps,
+                 const std::string& path) {
+  NodeSetup setup;
+  for (const auto& spec : type.contract.params()) setup.params.set(spec.name, spec.default_value);
+  setup.params.set("fps", fps);
+  setup.name = "io/video";
+  const auto writer = make_writer(type, setup);
+  write_atomically(path, [&](const std::string& tmp) {
+    try {
+      writer->write(frames, tmp);
+    } catch (const std::exception& e) {
+      throw UserError(path, "", std::string("io/video failed: ") + e.what());
+    }
+  });
+}
+
 }  // namespace
 
 bool wants_style_sampling(const ParsedArgs& args) {
@@ -269,7 +287,8 @@ at::Tensor mix_styles(const at::Tensor& w_rows, const at::Tensor& w_columns,
 }
 
 int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& graph,
-                       const SamplesSpec& grid, const std::string& run_dir, std::int64_t step) {
+                       const SamplesSpec& grid, const std::string& run_dir, std::int64_t step,
+                       const PluginRegistry& registry) {
   const int tools = args.has("seeds") + args.has("style-mix") + args.has("interpolate");
   if (tools > 1)
     throw UserError("--seeds, --style-mix and --interpolate each make their own files: give one");
@@ -338,6 +357,14 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   if (seeds.size() < 2)
     throw UserError("--interpolate " + args.value("interpolate") + ": give two seeds or more");
   const auto frames = static_cast<std::int64_t>(number_option(args, "frames", 30, 1, 10000));
+  const auto fps = static_cast<std::int64_t>(number_option(args, "fps", 30, 1, 240));
+  // The video beside the frames where the images plugin has io/video (OpenCV's videoio).
+  const RegisteredType* video = registry.find("io/video");
+  const std::string video_option = args.value("video");
+  if (!video && !video_option.empty() && video_option != "none")
+    throw UserError("--video " + video_option +
+                    ": this build has no io/video writer (the images plugin needs OpenCV's videoio: install "
+                    "libopencv-videoio-dev and rebuild), or give --video none");
   const std::string space = args.value("space", "w");
   if (space != "w" && space != "z")
     throw UserError("--space " + space + ": expected w (linear) or z (spherical)");
@@ -371,6 +398,18 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
               static_cast<long long>(images.size(0)), folder.c_str(), args.value("interpolate").c_str(),
               space == "w" ? "linear" : "spherical", space == "w" ? "W" : "Z", psi,
               static_cast<long long>(step));
+  if (video_option == "none") return 0;
+  if (!video) {
+    std::printf("no video: the images plugin was built without OpenCV's videoio (libopencv-videoio-dev)\n");
+    return 0;
+  }
+  const std::string video_file =
+      video_option.empty()
+          ? (fs::path(folder).parent_path() / (fs::path(folder).filename().string() + ".avi")).string()
+          : video_option;
+  write_video(*video, images, fps, video_file);
+  std::printf("wrote %s (%lld frames at %lld fps)\n", video_file.c_str(),
+              static_cast<long long>(images.size(0)), static_cast<long long>(fps));
   return 0;
 }
 

@@ -16,6 +16,7 @@
 
 namespace ganglion {
 class Executor;
+class PluginRegistry;
 struct Graph;
 struct SamplesSpec;
 }  // namespace ganglion
@@ -27,9 +28,11 @@ bool wants_style_sampling(const ParsedArgs& args);
 
 /// Runs the tool `args` ask for on the generator node that `grid`'s output comes from; writes
 /// into `--out` (a folder for --seeds and --interpolate, a file for --style-mix) or beside the
-/// checkpoint in `run_dir`. Returns the exit code; throws UserError for a mistake.
+/// checkpoint in `run_dir`; --interpolate also writes a video through `registry`'s io/video
+/// writer where it is built. Returns the exit code; throws UserError for a mistake.
 int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& graph,
-                       const SamplesSpec& grid, const std::string& run_dir, std::int64_t step);
+                       const SamplesSpec& grid, const std::string& run_dir, std::int64_t step,
+                       const PluginRegistry& registry);
 
 /// "0-3,7,10-11" as the numbers it names, in order; throws UserError naming `option`.
 std::vector<std::uint64_t> parse_number_list(const std::string& text, const std::string& option);

@@ -68,6 +68,50 @@ TEST_CASE("Emoji.EveryEmojiOfAStyleWithItsCategory") {
   CHECK(torch::equal(torch::bincount(animals->next({}, ctx).at("label")), torch::tensor({159, 270})));
 }
 
+TEST_CASE("Emoji.HeldOutSplitKeepsEachEmojiOnOneSide") {
+  REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
+  // Five emoji of categories A..E: with test_every 2 the test side is emoji 0, 2 and 4, in every
+  // style and skin tone; train the others.
+  const auto folder = fake_folder("emoji-split", R"([
+    {"image": "a.png", "category": "A", "has_img_twitter": true,
+     "skin_variations": {"1F3FB": {"image": "a.png", "has_img_twitter": true}}},
+    {"image": "a.png", "category": "B", "has_img_twitter": true},
+    {"image": "a.png", "category": "C", "has_img_twitter": true},
+    {"image": "a.png", "category": "D", "has_img_twitter": true},
+    {"image": "a.png", "category": "E", "has_img_twitter": true}])");
+  test::TestContext ctx;
+  const auto labels = [&](const std::string& split, int64_t rows) {
+    return emoji({{"folder", folder},
+                  {"split", split},
+                  {"test_every", std::int64_t{2}},
+                  {"skin_tones", true},
+                  {"batch", rows}})
+        ->next({}, ctx)
+        .at("label");
+  };
+  CHECK(torch::equal(labels("test", 4), torch::tensor({0, 0, 2, 4})));
+  CHECK(torch::equal(labels("train", 2), torch::tensor({1, 3})));
+  CHECK(contains(error_of([&] { labels("train", 3); }), "larger than the 2"));
+  // On the real index: the two sides make the whole, a tenth held out by default.
+  auto all = emoji({{"batch", std::int64_t{1911}}, {"size", std::int64_t{4}}})->next({}, ctx).at("label");
+  auto test = emoji({{"split", std::string("test")}, {"batch", std::int64_t{192}}, {"size", std::int64_t{4}}})
+                  ->next({}, ctx)
+                  .at("label");
+  auto train =
+      emoji({{"split", std::string("train")}, {"batch", std::int64_t{1719}}, {"size", std::int64_t{4}}})
+          ->next({}, ctx)
+          .at("label");
+  CHECK(torch::equal(torch::bincount(torch::cat({test, train}), {}, 10), torch::bincount(all, {}, 10)));
+  CHECK(contains(error_of([] {
+                   emoji({{"split", std::string("test")}, {"batch", std::int64_t{193}}});
+                 }),
+                 "larger than the 192"));
+  CHECK(contains(error_of([] {
+                   emoji({{"split", std::string("held-out")}});
+                 }),
+                 "param split is \"held-out\": use all, train or test"));
+}
+
 TEST_CASE("Emoji.TransparencyShowsTheBackground") {
   REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
   test::TestContext ctx;
@@ -125,4 +169,40 @@ TEST_CASE("Emoji.MistakesAndDamagedFilesAreNamed") {
                    emoji({{"folder", good}, {"batch", std::int64_t{1}}})->next({}, ctx);
                  }),
                  "a.png: does not decode"));
+}
+
+TEST_CASE("Emoji.TheThreeEmojiGraphsTakeTheQualityProbe") {
+  // bench/emoji-compare.sh scores DCGAN, Progressive GAN and StyleGAN2 through one probe.
+  const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
+  const std::string probe = graphs + "probes/emoji-quality.json";
+  for (const char* stem : {"dcgan-emoji-64", "progan-emoji-64", "stylegan2-emoji-64"}) {
+    CAPTURE(stem);
+    std::vector<std::string> args{"validate", graphs + stem + ".json", "--include", probe};
+    if (std::string(stem) == "stylegan2-emoji-64")
+      args.insert(args.end(), {"--set", "nodes.probe_fake.in.image=fake.image"});
+    const auto r = test::run_cli(args);
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("3 modules") != std::string::npos);
+  }
+  // Without naming the image port, the StyleGAN2 generator's two outputs are refused by name.
+  const auto r = test::run_cli({"validate", graphs + "stylegan2-emoji-64.json", "--include", probe});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("has several outputs (image, w)") != std::string::npos);
+  // The yardstick's graph holds out a tenth of the emoji and trains on the rest.
+  const auto c = test::run_cli({"validate", graphs + "classifier-emoji.json"});
+  CHECK_MESSAGE(c.exit_code == 0, c.err);
+}
+
+TEST_CASE("Emoji.DcganGraphTrainsOnASlice") {
+  REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
+  auto g = test::shipped_graph("dcgan-emoji-64");
+  g.erase("$schema");
+  g["nodes"]["batch"]["params"]["limit"] = 32;
+  g["nodes"]["batch"]["params"]["batch"] = 8;
+  const std::string graph = test::write_temp("dcgan-emoji.json", g.dump());
+  const std::string run = test::temp_dir("dcgan-emoji-run");
+  const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(fs::exists(run + "/samples/step-00000002.png"));
+  CHECK(fs::exists(run + "/checkpoints/step-00000002.pt"));
 }

@@ -50,6 +50,28 @@ std::pair<int, int> png_size(const std::string& file) {
   return {static_cast<int>(be32(16)), static_cast<int>(be32(20))};
 }
 
+/// What an AVI file's main header says: frames, width, height and microseconds per frame.
+struct AviHeader {
+  std::uint32_t frames = 0, width = 0, height = 0, us_per_frame = 0;
+};
+
+AviHeader avi_header(const std::string& file) {
+  const std::string bytes = test::read_file(file);
+  REQUIRE(bytes.size() > 64);
+  REQUIRE(bytes.substr(0, 4) == "RIFF");
+  REQUIRE(bytes.substr(8, 4) == "AVI ");
+  const size_t at = bytes.find("avih");
+  REQUIRE(at != std::string::npos);
+  const auto le32 = [&](size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2])) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 3])) << 24;
+  };
+  const size_t data = at + 8;  // MainAVIHeader
+  return {le32(data + 16), le32(data + 32), le32(data + 36), le32(data)};
+}
+
 }  // namespace
 
 TEST_CASE("StyleSampling.ASeedGivesOneImageEveryTime") {
@@ -114,8 +136,40 @@ TEST_CASE("StyleSampling.InterpolationWritesFramesThroughTheSeeds") {
   CHECK(test::read_file(frames + "/frame0004.png") == test::read_file(seeds + "/seed0001.png"));
   CHECK(test::read_file(frames + "/frame0001.png") != test::read_file(frames + "/frame0000.png"));
   const std::string z = test::temp_dir("frames-z");
-  REQUIRE(sample({"--interpolate", "0,1", "--frames", "2", "--space", "z", "--out", z}).exit_code == 0);
+  REQUIRE(sample({"--interpolate", "0,1", "--frames", "2", "--space", "z", "--out", z, "--video", "none"})
+              .exit_code == 0);
   CHECK(fs::exists(z + "/frame0002.png"));
+  CHECK(!fs::exists(z + ".avi"));
+}
+
+TEST_CASE("StyleSampling.InterpolationFramesMakeAVideo") {
+  const std::string frames = test::temp_dir("video-frames");
+  auto r = sample({"--interpolate", "0,1,2", "--frames", "4", "--fps", "12", "--out", frames});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  if (r.out.find("no video: the images plugin was built without OpenCV's videoio") != std::string::npos) {
+    CHECK(!fs::exists(frames + ".avi"));
+    MESSAGE("io/video is not built here (libopencv-videoio-dev): only its absence is tested");
+    return;
+  }
+  CHECK_MESSAGE(r.out.find("wrote " + frames + ".avi (9 frames at 12 fps)") != std::string::npos, r.out);
+  const auto header = avi_header(frames + ".avi");
+  CHECK(header.frames == 9);
+  const auto [w, h] = png_size(frames + "/frame0000.png");  // one image with the grid's padding of 2
+  CHECK(header.width == static_cast<std::uint32_t>(w - 4));
+  CHECK(header.height == static_cast<std::uint32_t>(h - 4));
+  CHECK(header.us_per_frame == 1000000 / 12);
+  // Another file name, and one it cannot write: named, exit 2, nothing left behind.
+  const std::string named = test::temp_dir("video-named") + "/strip.avi";
+  REQUIRE(
+      sample({"--interpolate", "0,1", "--frames", "2", "--out", frames + "-2", "--video", named}).exit_code ==
+      0);
+  CHECK(avi_header(named).frames == 3);
+  const std::string nowhere = test::temp_dir("video-nowhere") + "/no/such/folder/x.avi";
+  r = sample({"--interpolate", "0,1", "--frames", "2", "--out", frames + "-3", "--video", nowhere});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find(nowhere) != std::string::npos, r.err);
+  CHECK(!fs::exists(nowhere));
+  CHECK(!fs::exists(nowhere + ".tmp"));
 }
 
 TEST_CASE("StyleSampling.MistakesAreNamed") {

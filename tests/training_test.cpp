@@ -121,6 +121,41 @@ TEST_CASE("Training.SigtermCheckpointsAndResumes") {
   CHECK(losses(run) == losses(whole));
 }
 
+TEST_CASE("Training.TimeLimitCheckpointsAndResumes") {
+  REQUIRE(test::mnist_available());
+  const std::string graph = test::write_temp("time-limit.json", test::small_dcgan_graph(256, 32).dump());
+  const std::string run = test::temp_dir("time-limit"), whole = test::temp_dir("time-limit-whole");
+  auto args = run_args(graph, run, 100000);
+  args.insert(args.end(), {"--time-limit", "1.5s"});
+  const auto r = test::run_cli(args);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_MESSAGE(r.err.find("stopped at the time limit of 1.5 s after step") != std::string::npos, r.err);
+  const int k = static_cast<int>(losses(run).size());
+  REQUIRE(k >= 1);
+  REQUIRE(k < 100000);
+  CHECK(std::filesystem::exists(run + "/checkpoints/step-" + std::string(8 - std::to_string(k).size(), '0') +
+                                std::to_string(k) + ".pt"));
+  auto resume = run_args(graph, run, k + 2);
+  resume.push_back("--resume");
+  REQUIRE(test::run_cli(resume).exit_code == 0);
+  REQUIRE(test::run_cli(run_args(graph, whole, k + 2)).exit_code == 0);
+  CHECK(losses(run) == losses(whole));
+}
+
+TEST_CASE("Training.TimeLimitRefusesWhatIsNotADuration") {
+  const std::string graph = test::write_temp("time-limit-bad.json", test::small_dcgan_graph(64, 32).dump());
+  for (const std::string bad : {"soon", "15x", "-5m", "0", "1h30", "nan", "m"}) {
+    CAPTURE(bad);
+    auto args = run_args(graph, test::temp_dir("time-limit-bad"), 1);
+    args.insert(args.end(), {"--time-limit", bad});
+    const auto r = test::run_cli(args);
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.err.find("--time-limit " + bad +
+                             ": expected a duration such as 900, 90s, 15m or 1h30m") != std::string::npos,
+                  r.err);
+  }
+}
+
 TEST_CASE("Training.FrozenModulesGetNoGradientAndDoNotChange") {
   REQUIRE(test::mnist_available());
   auto document = test::small_dcgan_graph(128, 32);

@@ -81,6 +81,10 @@ class EmojiSource : public OrderedSource {
             "categories", std::string(),
             "comma-separated categories to keep (\"Smileys & Emotion,Animals & Nature\"); empty: all")
         .param_bool("skin_tones", false, "also the skin-tone variants of people and hands")
+        .param_string("split", std::string("all"),
+                      "which emoji: all, or a held-out split by emoji (every style and skin tone of one "
+                      "emoji on the same side): test is every test_every-th of emoji.json, train the rest")
+        .param_int("test_every", 10, 2, 1 << 20, "with split: one emoji in this many is held out for test")
         .param_string("background", std::string("white"),
                       "colour the transparent parts show: white, black, gray or #rrggbb")
         .param_int("size", 64, 4, 1024, "side of the square images produced (resized from 64)")
@@ -107,7 +111,11 @@ class EmojiSource : public OrderedSource {
       if (std::find(known_styles().begin(), known_styles().end(), style) == known_styles().end())
         throw std::invalid_argument("param styles: unknown style \"" + style +
                                     "\": use twitter, google, apple or facebook");
-    read_index(styles, split_list(s.params.text("categories")), s.params.flag("skin_tones"));
+    const std::string split = s.params.text("split");
+    if (split != "all" && split != "train" && split != "test")
+      throw std::invalid_argument("param split is \"" + split + "\": use all, train or test");
+    read_index(styles, split_list(s.params.text("categories")), s.params.flag("skin_tones"),
+               split == "all" ? 0 : s.params.integer("test_every"), split == "test");
     int64_t n = static_cast<int64_t>(files_.size());
     if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
     order_items(s, n, batch_);
@@ -131,8 +139,10 @@ class EmojiSource : public OrderedSource {
  private:
   /// Lists the images of emoji.json: every emoji (and with skin_tones its variants) in each style
   /// that draws it, in the file's order, style by style within an emoji.
+  /// With `test_every` > 0 only the emoji of one side of the held-out split: emoji i of the file
+  /// is a test emoji when i % test_every == 0.
   void read_index(const std::vector<std::string>& styles, std::vector<std::string> categories,
-                  bool skin_tones) {
+                  bool skin_tones, int64_t test_every, bool test_side) {
     const fs::path index_file = fs::path(folder_) / "emoji.json";
     const std::string where = index_file.string();
     std::ifstream in(index_file);
@@ -185,6 +195,7 @@ class EmojiSource : public OrderedSource {
       const auto found = category_index.find(text_field(entry, "category", i));
       if (found == category_index.end()) continue;
       category_used[found->first] = true;
+      if (test_every > 0 && (static_cast<int64_t>(i) % test_every == 0) != test_side) continue;
       std::vector<const nlohmann::json*> variants{&entry};
       const auto skins = entry.find("skin_variations");
       if (skin_tones && skins != entry.end() && skins->is_object())

@@ -1,10 +1,17 @@
-// The images plugin: data sources that decode image files with OpenCV.
+// The images plugin: data sources that decode image files with OpenCV, and (where OpenCV's videoio
+// is built) the io/video writer.
 #include <ganglion/plugin.h>
 
 void register_image_folder(ganglion::TypeRegistrar&);
 void register_emoji_source(ganglion::TypeRegistrar&);
+#ifdef GANGLION_HAS_VIDEOIO
+void register_video_writer(ganglion::TypeRegistrar&);
+#endif
 
 GANGLION_PLUGIN("images", GANGLION_VERSION) {
   register_image_folder(registrar);
   register_emoji_source(registrar);
+#ifdef GANGLION_HAS_VIDEOIO
+  register_video_writer(registrar);
+#endif
 }

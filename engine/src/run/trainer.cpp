@@ -264,11 +264,16 @@ int train(const Graph& graph, const RunOptions& options) {
         log->write(nlohmann::json{{"step", step}, {"eval", figures}});
         progress.note("eval at step " + std::to_string(step) + ": " + describe_figures(figures));
       }
-      if (stop_signal != 0) {
-        if (step % graph.outputs.checkpoint_every != 0 && !last) checkpoint(step);
+      const bool out_of_time =
+          options.time_limit_s &&
+          std::chrono::duration<double>(clock::now() - started).count() >= *options.time_limit_s;
+      if ((stop_signal != 0 || out_of_time) && !last) {
+        if (step % graph.outputs.checkpoint_every != 0) checkpoint(step);
         progress.finish();
-        progress.note(std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                      " after step " + std::to_string(step) + "; checkpoint " + last_checkpoint +
+        const std::string why =
+            stop_signal != 0 ? std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+                             : "stopped at the time limit of " + c10::str(*options.time_limit_s) + " s";
+        progress.note(why + " after step " + std::to_string(step) + "; checkpoint " + last_checkpoint +
                       "; continue with --resume");
         return 0;
       }

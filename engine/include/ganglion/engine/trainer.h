@@ -25,6 +25,10 @@ struct RunOptions {
   std::string device = "auto";      ///< cpu, cuda, cuda:N, auto
   int threads = 0;                  ///< 0 = every core this process may use
   std::string log_format = "text";  ///< text or jsonl
+  /// Wall-clock seconds of training after which the run stops as on SIGINT (a checkpoint, exit 0,
+  /// --resume continues): the same budget for runs of different graphs, or a farm's time slot.
+  /// Decided by each process on its own clock.
+  std::optional<double> time_limit_s;
   /// This process's place in a run over several processes: only rank 0 writes the run directory
   /// (graph.json, log, samples, checkpoints, evaluations) and reports progress.
   int rank = 0;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# StyleGAN2 with and without DiffAugment on the 100 LFW faces (graphs/stylegan2-lfw-32.json) and
+# the 55 dlib faces (graphs/stylegan2-faces-64.json), the same wall-clock budget a run, three seeds
+# each, scored through the faces' quality probes. "Without" sets the probability of the three
+# augment nodes to 0 (they then pass images through). The four variants train side by side, one
+# thread each, seed after seed; runs go to runs/seeds/NAME/seed-N with a summary.json each.
+#   bench/diffaugment-compare.sh [BUDGET] [SEEDS...]     BUDGET as ganglion run --time-limit (default 8m)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-8m}
+shift || true
+seeds=("${@:-1 2 3}")
+# shellcheck disable=SC2206
+seeds=(${seeds[*]})
+image=(--set nodes.probe_fake.in.image=fake.image)
+off=(--set nodes.aug_fake.params.probability=0 --set nodes.aug_real.params.probability=0
+  --set nodes.aug_leaf.params.probability=0)
+common=(--time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
+lfw=(graphs/stylegan2-lfw-32.json --include graphs/probes/lfw-quality.json "${image[@]}" "${common[@]}")
+faces=(graphs/stylegan2-faces-64.json --include graphs/probes/dlib-faces-quality.json "${image[@]}" "${common[@]}")
+python3 bench/seeds.py "${lfw[@]}" > runs/diffaugment-lfw.txt 2>&1 &
+python3 bench/seeds.py "${lfw[@]}" "${off[@]}" --name stylegan2-lfw-32-no-augment > runs/diffaugment-lfw-off.txt 2>&1 &
+python3 bench/seeds.py "${faces[@]}" > runs/diffaugment-faces.txt 2>&1 &
+python3 bench/seeds.py "${faces[@]}" "${off[@]}" --name stylegan2-faces-64-no-augment > runs/diffaugment-faces-off.txt 2>&1 &
+status=0
+for job in $(jobs -p); do wait "$job" || status=1; done
+cat runs/diffaugment-{lfw,lfw-off,faces,faces-off}.txt
+exit $status
