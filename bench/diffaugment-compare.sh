@@ -9,9 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-8m}
 shift || true
-seeds=("${@:-1 2 3}")
-# shellcheck disable=SC2206
-seeds=(${seeds[*]})
+seeds=("$@")
+((${#seeds[@]})) || seeds=(1 2 3)
 image=(--set nodes.probe_fake.in.image=fake.image)
 off=(--set nodes.aug_fake.params.probability=0 --set nodes.aug_real.params.probability=0
   --set nodes.aug_leaf.params.probability=0)

@@ -9,9 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-12m}
 shift || true
-seeds=("${@:-1 2 3}")
-# shellcheck disable=SC2206
-seeds=(${seeds[*]})
+seeds=("$@")
+((${#seeds[@]})) || seeds=(1 2 3)
 probe=graphs/probes/emoji-quality.json
 common=(--include "$probe" --time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
 python3 bench/seeds.py graphs/dcgan-emoji-64.json "${common[@]}" > runs/emoji-compare-dcgan.txt 2>&1 &

@@ -23,6 +23,12 @@ std::vector<std::string> run_args(const std::string& graph, const std::string& o
   return {"run", graph, "--out", out, "--steps", std::to_string(steps), "--threads", "1", "--device", "cpu"};
 }
 
+/// The checkpoint file a run writes at iteration `step`.
+std::string checkpoint_at(const std::string& run_dir, int step) {
+  const std::string n = std::to_string(step);
+  return run_dir + "/checkpoints/step-" + std::string(8 - n.size(), '0') + n + ".pt";
+}
+
 std::vector<json> losses(const std::string& run_dir) {
   std::vector<json> out;
   for (const auto& line : test::read_log(run_dir)) out.push_back(line.at("losses"));
@@ -111,9 +117,7 @@ TEST_CASE("Training.SigtermCheckpointsAndResumes") {
   const auto stopped = losses(run);
   const int k = static_cast<int>(stopped.size());
   REQUIRE(k >= 3);
-  REQUIRE(std::filesystem::exists(run + "/checkpoints/step-" +
-                                  std::string(8 - std::to_string(k).size(), '0') + std::to_string(k) +
-                                  ".pt"));
+  REQUIRE(std::filesystem::exists(checkpoint_at(run, k)));
   auto args = run_args(graph, run, k + 3);
   args.push_back("--resume");
   REQUIRE(test::run_cli(args).exit_code == 0);
@@ -133,8 +137,7 @@ TEST_CASE("Training.TimeLimitCheckpointsAndResumes") {
   const int k = static_cast<int>(losses(run).size());
   REQUIRE(k >= 1);
   REQUIRE(k < 100000);
-  CHECK(std::filesystem::exists(run + "/checkpoints/step-" + std::string(8 - std::to_string(k).size(), '0') +
-                                std::to_string(k) + ".pt"));
+  CHECK(std::filesystem::exists(checkpoint_at(run, k)));
   auto resume = run_args(graph, run, k + 2);
   resume.push_back("--resume");
   REQUIRE(test::run_cli(resume).exit_code == 0);
