@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# StyleGAN2 with and without DiffAugment on the 100 LFW faces (graphs/stylegan2-lfw-32.json) and
-# the 55 dlib faces (graphs/stylegan2-faces-64.json), the same wall-clock budget a run, three seeds
-# each, scored through the faces' quality probes. "Without" sets the probability of the three
-# augment nodes to 0 (they then pass images through). The four variants train side by side, one
-# thread each, seed after seed; runs go to runs/seeds/NAME/seed-N with a summary.json each.
+# StyleGAN2 with DiffAugment, with ADA's adaptive probability driving the same augmentations, and
+# without, on the 100 LFW faces (graphs/stylegan2-lfw-32.json) and the 55 dlib faces
+# (graphs/stylegan2-faces-64.json), the same wall-clock budget a run, three seeds each, scored
+# through the faces' quality probes. "Without" sets the probability of the three augment nodes to
+# 0 (they then pass images through); "ADA" adds an augment/ada-probability node (target 0.6,
+# p from 0 to 1 in 1000 images at most, as the budget is a few thousand images) feeding them. The
+# six variants train side by side, one thread each, seed after seed; runs go to
+# runs/seeds/NAME/seed-N with a summary.json each.
 #   bench/diffaugment-compare.sh [BUDGET] [SEEDS...]     BUDGET as ganglion run --time-limit (default 8m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,10 @@ seeds=("$@")
 image=(--set nodes.probe_fake.in.image=fake.image)
 off=(--set nodes.aug_fake.params.probability=0 --set nodes.aug_real.params.probability=0
   --set nodes.aug_leaf.params.probability=0)
+ada=(--set 'nodes.ada={"type": "augment/ada-probability", "params": {"adjust_images": 1000}, "in": {"real_score": {"from": "d_real", "previous": true}}}'
+  --set nodes.aug_fake.in.probability=ada.probability --set nodes.aug_real.in.probability=ada.probability
+  --set nodes.aug_leaf.in.probability=ada.probability
+  --set 'outputs.log={"every": 20, "values": ["ada.probability", "ada.overfitting"]}')
 common=(--time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
 lfw=(graphs/stylegan2-lfw-32.json --include graphs/probes/lfw-quality.json "${image[@]}" "${common[@]}")
 faces=(graphs/stylegan2-faces-64.json --include graphs/probes/dlib-faces-quality.json "${image[@]}" "${common[@]}")
@@ -21,7 +28,9 @@ python3 bench/seeds.py "${lfw[@]}" > runs/diffaugment-lfw.txt 2>&1 &
 python3 bench/seeds.py "${lfw[@]}" "${off[@]}" --name stylegan2-lfw-32-no-augment > runs/diffaugment-lfw-off.txt 2>&1 &
 python3 bench/seeds.py "${faces[@]}" > runs/diffaugment-faces.txt 2>&1 &
 python3 bench/seeds.py "${faces[@]}" "${off[@]}" --name stylegan2-faces-64-no-augment > runs/diffaugment-faces-off.txt 2>&1 &
+python3 bench/seeds.py "${lfw[@]}" "${ada[@]}" --name stylegan2-lfw-32-ada > runs/diffaugment-lfw-ada.txt 2>&1 &
+python3 bench/seeds.py "${faces[@]}" "${ada[@]}" --name stylegan2-faces-64-ada > runs/diffaugment-faces-ada.txt 2>&1 &
 status=0
 for job in $(jobs -p); do wait "$job" || status=1; done
-cat runs/diffaugment-{lfw,lfw-off,faces,faces-off}.txt
+cat runs/diffaugment-{lfw,lfw-off,lfw-ada,faces,faces-off,faces-ada}.txt
 exit $status

@@ -330,6 +330,12 @@ int sample_command(const ParsedArgs& args) {
   if (!grid)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
   const std::optional<long long> count = whole_number(args, "count", 1);
+  // Options of the seed tools mean nothing to a plain draw: say so rather than ignore them.
+  if (!wants_style_sampling(args))
+    for (const char* option : {"truncation", "mix-columns", "mix-layers", "frames", "video", "fps", "space",
+                               "sheet", "sheet-columns"})
+      if (args.has(option))
+        throw UserError(std::string("--") + option + " goes with --seeds, --style-mix or --interpolate");
   torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
   const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
   const std::string extension = samples_extension(*make_samples_writer(graph, *grid));
@@ -607,6 +613,10 @@ std::vector<CommandSpec> commands() {
          "FOLDER.avi, where the images plugin has io/video; none: frames only)"},
         {"fps", "N", "the video's frames per second (default 30)"},
         {"space", "S", "w (linear in the styles, default) or z (spherical in the codes)"},
+        {"sheet", "FILE",
+         "with --seeds or --interpolate, all the images in one grid file too, in order (a truncation sweep's "
+         "row, an interpolation strip)"},
+        {"sheet-columns", "N", "images per row of the --sheet (default: all in one row)"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,
         kDevice,

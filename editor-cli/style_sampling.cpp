@@ -286,6 +286,23 @@ at::Tensor mix_styles(const at::Tensor& w_rows, const at::Tensor& w_columns,
   return torch::cat(cells);
 }
 
+/// With --sheet FILE: `images` in one grid of --sheet-columns a row (default: one row), through the
+/// samples writer.
+void write_sheet(const ParsedArgs& args, const Graph& graph, const SamplesSpec& grid,
+                 const at::Tensor& images) {
+  if (!args.has("sheet")) return;
+  SamplesSpec spec = grid;
+  const std::string& length_param = spec.writer->contract.row_length_param_name();
+  if (!length_param.empty()) {
+    spec.writer_params.set(length_param, static_cast<std::int64_t>(number_option(
+                                             args, "sheet-columns", double(images.size(0)), 1, 100000)));
+    spec.row_length_given = true;
+  }
+  write_samples(graph, spec, images, args.value("sheet"));
+  std::printf("wrote %s (%lld images)\n", args.value("sheet").c_str(),
+              static_cast<long long>(images.size(0)));
+}
+
 int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& graph,
                        const SamplesSpec& grid, const std::string& run_dir, std::int64_t step,
                        const PluginRegistry& registry) {
@@ -293,6 +310,10 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   if (tools > 1)
     throw UserError("--seeds, --style-mix and --interpolate each make their own files: give one");
   if (args.has("count")) throw UserError("--count draws fresh noise; with chosen seeds, leave it out");
+  if ((args.has("sheet") || args.has("sheet-columns")) && args.has("style-mix"))
+    throw UserError("--style-mix writes one grid already (--out): --sheet is for --seeds and --interpolate");
+  if (args.has("sheet-columns") && !args.has("sheet"))
+    throw UserError("--sheet-columns sets the rows of a --sheet FILE: give --sheet too");
   StyleGenerator generator(executor, graph, grid);
   const double psi = number_option(args, "truncation", 1.0, 0.0, 2.0);
   if (psi != 1.0) generator.require_split("--truncation");
@@ -311,6 +332,7 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
                     (fs::path(folder) / ("seed" + padded(seeds[i]) + extension)).string());
     std::printf("wrote %zu images into %s (seeds %s, truncation %g) at step %lld\n", seeds.size(),
                 folder.c_str(), args.value("seeds").c_str(), psi, static_cast<long long>(step));
+    write_sheet(args, graph, grid, images);
     return 0;
   }
 
@@ -398,6 +420,7 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
               static_cast<long long>(images.size(0)), folder.c_str(), args.value("interpolate").c_str(),
               space == "w" ? "linear" : "spherical", space == "w" ? "W" : "Z", psi,
               static_cast<long long>(step));
+  write_sheet(args, graph, grid, images);
   if (video_option == "none") return 0;
   if (!video) {
     std::printf("no video: the images plugin was built without OpenCV's videoio (libopencv-videoio-dev)\n");

@@ -140,6 +140,17 @@ TEST_CASE("StyleSampling.InterpolationWritesFramesThroughTheSeeds") {
               .exit_code == 0);
   CHECK(fs::exists(z + "/frame0002.png"));
   CHECK(!fs::exists(z + ".avi"));
+  // --sheet: the same images in one grid too, a row by default or --sheet-columns a row.
+  const auto [w, h] = png_size(seeds + "/seed0000.png");  // one image and the grid's padding of 2
+  const std::string row = test::temp_dir("sheet") + "/row.png",
+                    column = test::temp_dir("sheet") + "/column.png";
+  r = sample({"--seeds", "0-2", "--out", test::temp_dir("sheet-seeds"), "--sheet", row});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(png_size(row) == std::make_pair(3 * (w - 4) + 4 * 2, h));
+  r = sample({"--interpolate", "0,1", "--frames", "2", "--out", test::temp_dir("sheet-frames"), "--video",
+              "none", "--sheet", column, "--sheet-columns", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(png_size(column) == std::make_pair(w, 3 * (h - 4) + 4 * 2));
 }
 
 TEST_CASE("StyleSampling.InterpolationFramesMakeAVideo") {
@@ -185,6 +196,13 @@ TEST_CASE("StyleSampling.MistakesAreNamed") {
   CHECK(r.err.find("--truncation 3: expected a number from 0 to 2") != std::string::npos);
   r = sample({"--seeds", "0", "--interpolate", "0,1"});
   CHECK(r.err.find("give one") != std::string::npos);
+  r = sample({"--style-mix", "0", "--mix-columns", "1", "--sheet", "x.png"});
+  CHECK(r.err.find("--sheet is for --seeds and --interpolate") != std::string::npos);
+  r = sample({"--seeds", "0", "--sheet-columns", "2"});
+  CHECK(r.err.find("--sheet-columns sets the rows of a --sheet FILE") != std::string::npos);
+  r = sample({"--frames", "4"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--frames goes with --seeds, --style-mix or --interpolate") != std::string::npos);
   // A generator without a mapping/synthesis split: seeds work, truncation does not.
   REQUIRE(test::mnist_available());
   json g = test::shipped_graph("dcgan-mnist");

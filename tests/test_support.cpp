@@ -118,6 +118,16 @@ nlohmann::json small_stylegan2(const std::string& name) {
   return g;
 }
 
+nlohmann::json with_ada(nlohmann::json g, double adjust_images) {
+  g["nodes"]["ada"] = {{"type", "augment/ada-probability"},
+                       {"params", {{"interval", 1}, {"adjust_images", adjust_images}}},
+                       {"in", {{"real_score", {{"from", "d_real"}, {"previous", true}}}}}};
+  for (const char* aug : {"aug_fake", "aug_real", "aug_leaf"})
+    g["nodes"][aug]["in"]["probability"] = "ada.probability";
+  g["outputs"]["log"]["values"] = {"ada.probability", "ada.overfitting"};
+  return g;
+}
+
 nlohmann::json small_dcgan_graph(int limit, int batch) {
   auto g = dcgan_graph();
   g["nodes"]["batch"]["params"]["limit"] = limit;

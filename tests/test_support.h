@@ -66,6 +66,10 @@ nlohmann::json shipped_graph(const std::string& name);
 /// A shipped StyleGAN2 graph made small enough to train in seconds: 16x16 images (the data
 /// source's size too), 16 feature maps at most, batches of 8 (4 for path length), no $schema.
 nlohmann::json small_stylegan2(const std::string& name);
+/// A StyleGAN2 graph with DiffAugment whose three augment nodes take their probability from ADA's
+/// node "ada" (interval 1, p moving by batch/adjust_images an iteration), which reads D's real
+/// scores from the previous iteration; the log names p and r_t.
+nlohmann::json with_ada(nlohmann::json graph, double adjust_images);
 
 /// The DCGAN graph cut down for tests: `limit` MNIST images, logging every step, no samples.
 nlohmann::json small_dcgan_graph(int limit, int batch);

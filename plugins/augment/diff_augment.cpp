@@ -23,6 +23,9 @@ class DiffAugment : public Function {
         .output("image", DType::Float, "B,C,H,W", "the augmented images")
         .param_string("policy", std::string("color,translation,cutout"),
                       "comma-separated augmentations in order: color, translation, cutout")
+        .optional_input("probability", DType::Float, "",
+                        "the chance that each image is augmented, in place of param probability (from "
+                        "augment/ada-probability)")
         .param_float("probability", 1.0, 0.0, 1.0, "chance that each image is augmented (DiffAugment's is 1)")
         .param_float("translation_ratio", 0.125, 0.0, 1.0, "largest shift, as a fraction of the side")
         .param_float("cutout_ratio", 0.5, 0.0, 1.0, "side of the square cut out, as a fraction of the side");
@@ -47,7 +50,9 @@ class DiffAugment : public Function {
 
   TensorMap forward(const TensorMap& in, RunContext& context) override {
     const auto& x = in.at("image");
-    if (context.sampling() || policy_.empty() || probability_ == 0.0) return {{"image", x}};
+    auto given = in.find("probability");
+    const double probability = given != in.end() ? given->second.item<double>() : probability_;
+    if (context.sampling() || policy_.empty() || probability <= 0.0) return {{"image", x}};
     at::Generator& gen = context.node_generator();
     torch::Tensor y = x;
     for (const auto& op : policy_) {
@@ -58,8 +63,8 @@ class DiffAugment : public Function {
       else
         y = cut_out(y, gen);
     }
-    if (probability_ < 1.0) {
-      const auto keep = torch::rand({x.size(0), 1, 1, 1}, gen, x.options()).lt(probability_).to(x.dtype());
+    if (probability < 1.0) {
+      const auto keep = torch::rand({x.size(0), 1, 1, 1}, gen, x.options()).lt(probability).to(x.dtype());
       y = y * keep + x * (1 - keep);
     }
     return {{"image", y}};
@@ -114,6 +119,6 @@ class DiffAugment : public Function {
 
 }  // namespace ganglion::augment
 
-GANGLION_PLUGIN("augment", GANGLION_VERSION) {
+void register_diff_augment(ganglion::TypeRegistrar& registrar) {
   registrar.add(ganglion::node_type<ganglion::augment::DiffAugment>());
 }

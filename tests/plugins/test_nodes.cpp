@@ -247,6 +247,23 @@ class Square : public ganglion::Function {
   }
 };
 
+/// What its optional input holds, summed, or -1 without one: shows what a previous-iteration
+/// input received.
+class SumOrMinusOne : public ganglion::Function {
+ public:
+  static ganglion::Contract contract() {
+    return ganglion::Contract("test/sum-or-minus-one", ganglion::NodeKind::Function)
+        .doc("x.sum(), or -1 when x is not given")
+        .optional_input("x", ganglion::DType::Float, "*", "anything, or nothing")
+        .output("value", ganglion::DType::Float, "", "the sum, or -1");
+  }
+  explicit SumOrMinusOne(const ganglion::NodeSetup&) {}
+  ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
+    auto x = in.find("x");
+    return {{"value", x == in.end() ? torch::full({}, -1.0) : x->second.sum()}};
+  }
+};
+
 class Duplicate : public ganglion::Function {
  public:
   static ganglion::Contract contract() {
@@ -274,6 +291,7 @@ GANGLION_PLUGIN(TEST_PLUGIN_NAME, "0") {
   registrar.add(ganglion::node_type<TokenEmbed>());
   registrar.add(ganglion::node_type<Concat>());
   registrar.add(ganglion::node_type<Square>());
+  registrar.add(ganglion::node_type<SumOrMinusOne>());
 #endif
   registrar.add(ganglion::node_type<Duplicate>());
 }

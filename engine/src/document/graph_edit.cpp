@@ -138,7 +138,7 @@ std::vector<std::pair<std::string, Json*>> samples_grids(Json& doc) {
 }
 
 bool refers_to(const Json& value, const std::string& node) {
-  // An input may be {"from": "node.port", "stale": true}.
+  // An input may be {"from": "node.port", "stale": true} (or "previous": true).
   const Json& ref = value.is_object() && value.contains("from") ? value["from"] : value;
   if (!ref.is_string()) return false;
   const std::string s = ref.get<std::string>();

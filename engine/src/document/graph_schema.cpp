@@ -84,7 +84,7 @@ json params_schema(const Contract& c, const Families& families) {
   return s;
 }
 
-/// An input's value: "node.port", or {"from": "node.port", "stale": true}.
+/// An input's value: "node.port", or {"from": "node.port", "stale": true} (or "previous": true).
 json reference_schema(const std::string& description) {
   return {{"description", description},
           {"oneOf",
@@ -98,7 +98,12 @@ json reference_schema(const std::string& description) {
                 {{"type", "boolean"},
                  {"description",
                   "read the value an earlier phase computed, detached, even if a module it "
-                  "depends on was updated since"}}}}}}}}};
+                  "depends on was updated since"}}},
+               {"previous",
+                {{"type", "boolean"},
+                 {"description",
+                  "read the value an earlier iteration last computed, detached (absent in the first "
+                  "iteration: optional inputs only)"}}}}}}}}};
 }
 
 json inputs_schema(const Contract& c) {

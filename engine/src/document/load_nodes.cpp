@@ -374,22 +374,39 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
         continue;
       }
       // A reference is "node.port", or {"from": "node.port", "stale": true} for a value an earlier
-      // phase computed, read even though a module it depends on has been updated since.
+      // phase computed, read even though a module it depends on has been updated since, or
+      // {"from": "node.port", "previous": true} for the value of an earlier iteration.
       const json* ref = &value;
-      bool stale = false;
+      bool stale = false, previous = false, flags_ok = true;
       if (value.is_object()) {
-        check_keys(value, where, {"from", "stale"});
+        check_keys(value, where, {"from", "stale", "previous"});
         if (!value.contains("from")) {
           diags_.error(where, "missing field \"from\" (the node whose value this input reads)");
           continue;
         }
         ref = &value["from"];
-        if (value.contains("stale")) {
-          if (!value["stale"].is_boolean()) {
-            diags_.error(where + "/stale", "expected true or false, found " + type_name(value["stale"]));
-            continue;
+        for (const auto& [key, flag] :
+             {std::pair<const char*, bool*>{"stale", &stale}, {"previous", &previous}}) {
+          if (!value.contains(key)) continue;
+          if (!value[key].is_boolean()) {
+            diags_.error(where + "/" + key, "expected true or false, found " + type_name(value[key]));
+            flags_ok = false;
+          } else {
+            *flag = value[key].get<bool>();
           }
-          stale = value["stale"].get<bool>();
+        }
+        if (!flags_ok) continue;
+        if (stale && previous) {
+          diags_.error(where,
+                       "an input is either stale (an earlier phase's value) or previous (an earlier "
+                       "iteration's value), not both: drop one");
+          continue;
+        }
+        if (previous && (spec->group || !spec->optional)) {
+          diags_.error(where, "input " + quote(port) + " of " + c.type() +
+                                  " is required, but a previous-iteration value is absent in the first "
+                                  "iteration: only an optional input can read one");
+          continue;
         }
       }
       PortRef r;
@@ -397,6 +414,10 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
       const std::string mismatch = port_mismatch(*spec, g, r);
       if (!mismatch.empty()) {
         diags_.error(where, mismatch);
+        continue;
+      }
+      if (previous) {
+        n.previous_inputs[port] = r;
         continue;
       }
       n.inputs[port] = r;

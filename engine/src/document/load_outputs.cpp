@@ -187,8 +187,28 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
     if (!l.is_object()) {
       diags_.error("/outputs/log", "expected an object such as {\"every\": 10}");
     } else {
-      check_keys(l, "/outputs/log", {"every"});
+      check_keys(l, "/outputs/log", {"every", "values"});
       g.outputs.log_every = integer_field(l, "every", "/outputs/log", g.outputs.log_every, 1);
+      if (l.contains("values")) {
+        const json& values = l["values"];
+        if (!values.is_array()) {
+          diags_.error("/outputs/log/values",
+                       "expected a list of single-number outputs, e.g. [\"ada.probability\"]");
+        } else {
+          for (size_t i = 0; i < values.size(); ++i) {
+            const std::string where = "/outputs/log/values/" + std::to_string(i);
+            PortRef r;
+            if (!resolve_ref(values[i], where, g, r)) continue;
+            const PortSpec* port = g.nodes[r.node].contract().find_output(r.port);
+            if (port && !port->shape.empty()) {
+              diags_.error(where, quote(g.port_name(r)) + " has shape " + quote(port->shape) +
+                                      ": the log takes single numbers (a loss, a probability)");
+              continue;
+            }
+            g.outputs.log_values.push_back(r);
+          }
+        }
+      }
     }
   }
 }

@@ -360,6 +360,25 @@ void Loader::warn_about_training(Graph& g) {
                      quote(g.modules[b.module].name) + " meant to be in this phase's \"update\"?"});
       }
     }
+  // A previous-iteration input whose producer no phase computes never receives a value.
+  std::vector<char> computed(g.nodes.size(), 0);
+  std::vector<int> stack;
+  for (const auto& p : g.phases)
+    if (p.minimize.node >= 0) stack.push_back(p.minimize.node);
+  while (!stack.empty()) {
+    const int v = stack.back();
+    stack.pop_back();
+    if (computed[v]) continue;
+    computed[v] = 1;
+    for (const auto& [port, ref] : g.nodes[v].inputs) stack.push_back(ref.node);
+  }
+  for (const auto& n : g.nodes)
+    for (const auto& [port, ref] : n.previous_inputs)
+      if (!computed[ref.node])
+        g.warnings.push_back({file_, n.pointer + "/in" + json_pointer({port}),
+                              "warning: input " + quote(port) + " reads " + quote(g.port_name(ref)) +
+                                  " from the previous iteration, but no phase computes " +
+                                  quote(g.nodes[ref.node].name) + ", so the input never has a value"});
 }
 
 }  // namespace ganglion::loading

@@ -127,6 +127,20 @@ std::string graph_to_dot(const Graph& g, const Plan& plan) {
             << id(prefix + g.nodes[s.node].name) << ":" << id("in_" + port)
             << " [label=" << id(style.empty() ? ref.port : ref.port + " (stale)") << style << "];\n";
       }
+    // A previous-iteration read comes from the phase that computes the producer, dashed.
+    for (const auto& s : pp.nodes)
+      for (const auto& [port, ref] : g.nodes[s.node].previous_inputs)
+        for (const auto& other : plan.phases) {
+          const auto computed =
+              std::find_if(other.nodes.begin(), other.nodes.end(),
+                           [&](const PlannedNode& o) { return o.node == ref.node && !o.reuse; });
+          if (computed == other.nodes.end()) continue;
+          out << "    " << id(g.phases[other.phase].name + "/" + g.nodes[ref.node].name) << ":"
+              << id("out_" + ref.port) << " -> " << id(prefix + g.nodes[s.node].name) << ":"
+              << id("in_" + port) << " [label=" << id(ref.port + " (previous iteration)")
+              << ", style=dashed, constraint=false];\n";
+          break;
+        }
     out << "  }\n";
   }
   out << "}\n";

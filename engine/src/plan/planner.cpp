@@ -284,6 +284,9 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
             << (since.empty() ? std::string() : ", before " + names(since) + " updated")
             << " (detached: no gradient flows back)\n";
       }
+      for (const auto& [port, ref] : node.previous_inputs)
+        out << "      previous: input " << port << " reads " << g.port_name(ref)
+            << " as the previous iteration left it (detached; absent in the first iteration)\n";
     }
     if (!pp.second_order.empty()) {
       out << "  second derivative: ";

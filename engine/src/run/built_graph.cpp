@@ -51,6 +51,9 @@ BuiltGraph::BuiltGraph(const Graph& graph_, const Plan& plan_, torch::Device dev
   functions.resize(n);
   sources.resize(n);
   per_phase.assign(n, 0);
+  read_next_iteration.assign(n, 0);
+  for (const auto& node : graph.nodes)
+    for (const auto& [port, ref] : node.previous_inputs) read_next_iteration[ref.node] = 1;
   for (size_t i = 0; i < n; ++i) prefetchers.emplace_back();
   for (size_t i = 0; i < n; ++i) {
     const NodeEntry& node = graph.nodes[i];

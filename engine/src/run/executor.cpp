@@ -65,6 +65,11 @@ void compute(BuiltGraph& built, RunState& state, int node, std::map<int, Value>&
     // A stale reference reads an earlier phase's value as a constant.
     in[port] = n.stale_inputs.count(port) ? t.detach() : t;
   }
+  // A previous-iteration input is absent until an earlier iteration has computed its producer.
+  for (const auto& [port, ref] : n.previous_inputs) {
+    auto it = state.previous.find(ref.node);
+    if (it != state.previous.end()) in[port] = it->second.at(ref.port);
+  }
   const PortCheck& ports = built.ports[node];
   PortCheck::Sizes sizes = ports.inputs(in);
   Value v;
@@ -110,6 +115,10 @@ void compute(BuiltGraph& built, RunState& state, int node, std::map<int, Value>&
   // and a plugin that drops an output later must still be named.
   ports.outputs(v.outputs, sizes);
   if (observer) observer(n.name, v.outputs);
+  if (!sampler && built.read_next_iteration[node]) {
+    TensorMap& kept = state.latest[node];
+    for (const auto& [port, t] : v.outputs) kept[port] = t.detach();
+  }
   state.stamp(v, node);
   values[node] = std::move(v);
 }
@@ -286,8 +295,11 @@ IterationRecord Executor::run_iteration(std::int64_t step) {
     const PhaseSpec& spec = graph_.phases[pp.phase];
     for (std::int64_t r = 0; r < spec.repeat; ++r) run_phase(pp, step, record);
   }
-  // Nothing outlives its iteration: the next one starts from fresh draws.
+  // Nothing outlives its iteration but what previous-iteration inputs read: the next one starts
+  // from fresh draws.
   state_->values.clear();
+  for (auto& [node, outputs] : state_->latest) state_->previous[node] = std::move(outputs);
+  state_->latest.clear();
   record.samples = state_->record_samples;
   state_->images_seen += state_->record_samples;
   return record;

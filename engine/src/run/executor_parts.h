@@ -110,6 +110,7 @@ struct BuiltGraph {
   std::vector<PortCheck> ports;                          ///< by node
   std::vector<BuiltOptimizer> optimizers;                ///< one per Graph::optimizers entry
   std::vector<char> per_phase;                           ///< by node: depends on a source drawn per phase
+  std::vector<char> read_next_iteration;                 ///< by node: a previous-iteration input reads it
 
  private:
   std::map<int, EmaPairs> ema_pairs_;
@@ -217,6 +218,10 @@ struct RunState {
   std::int64_t images_seen = 0;              ///< data rows drawn in the run before this iteration
   std::int64_t phase_run = 0;                ///< phase runs so far (a per-phase draw's stamp)
   std::map<int, Value> values;               ///< this iteration's values, by node
+  /// Outputs of the nodes that previous-iteration inputs read, detached: `latest` as this iteration
+  /// computed them, `previous` as the last earlier iteration that computed them left them
+  /// (checkpointed).
+  std::map<int, TensorMap> latest, previous;
   Context context;
 };
 

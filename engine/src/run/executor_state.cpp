@@ -39,6 +39,12 @@ void Executor::save(torch::serialize::OutputArchive& archive) const {
     for (const auto& [key, t] : state) sub.write(key, t);
     archive.write("state/" + graph_.nodes[i].name, sub);
   }
+  // What previous-iteration inputs will read in the next iteration.
+  for (const auto& [node, outputs] : state_->previous) {
+    torch::serialize::OutputArchive sub;
+    for (const auto& [port, t] : outputs) sub.write(port, t);
+    archive.write("previous/" + graph_.nodes[node].name, sub);
+  }
   archive.write("stages", torch::tensor(state_->stage, torch::kLong));
   {
     auto cpu = at::detail::getDefaultCPUGenerator();
@@ -174,6 +180,19 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
         tensors[key] = t;
       }
       built_->functions[i]->restore_tensors(tensors);
+    }
+    what = "previous-iteration values";
+    state_->previous.clear();
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      torch::serialize::InputArchive sub;
+      if (!built_->read_next_iteration[i] || !archive.try_read("previous/" + graph_.nodes[i].name, sub))
+        continue;
+      TensorMap& outputs = state_->previous[static_cast<int>(i)];
+      for (const auto& key : sub.keys()) {
+        torch::Tensor t;
+        sub.read(key, t);
+        outputs[key] = t.to(built_->device);
+      }
     }
     archive.read("rng/torch", state);
     {

@@ -214,9 +214,32 @@ int train(const Graph& graph, const RunOptions& options) {
         latest_losses.loss_values[phase] = torch::tensor(value.get<double>(), torch::kDouble);
     computed_at = state.value("computed_at", computed_at);
   }
+  // The single numbers the log names, as training last computed them (not sampling or evals).
+  std::map<std::string, double> logged;
+  if (!run_state.empty()) {
+    // Kept in a variable: a loop over items() of a temporary reads a destroyed object.
+    const nlohmann::json saved = nlohmann::json::parse(run_state).value("values", nlohmann::json::object());
+    for (const auto& [name, value] : saved.items())
+      if (value.is_number()) logged[name] = value.get<double>();
+  }
+  std::map<std::string, torch::Tensor> logged_now;  // read (a device sync) only when logged or checkpointed
+  const auto read_logged = [&] {
+    for (auto& [name, value] : logged_now) logged[name] = value.item<double>();
+    logged_now.clear();
+  };
+  bool in_iteration = false;
+  if (!graph.outputs.log_values.empty())
+    executor.set_value_observer([&](const std::string& node, const TensorMap& outputs) {
+      if (!in_iteration) return;
+      for (const auto& ref : graph.outputs.log_values)
+        if (graph.nodes[ref.node].name == node)
+          logged_now[graph.port_name(ref)] = outputs.at(ref.port).detach();
+    });
   const auto checkpoint = [&](std::int64_t at) {
     if (!writes) return;
-    const nlohmann::json state{{"losses", latest_losses.losses()}, {"computed_at", computed_at}};
+    read_logged();
+    const nlohmann::json state{
+        {"losses", latest_losses.losses()}, {"computed_at", computed_at}, {"values", logged}};
     last_checkpoint =
         write_checkpoint(run_dir.string(), at, executor, graph.outputs.keep_checkpoints, state.dump());
   };
@@ -226,7 +249,9 @@ int train(const Graph& graph, const RunOptions& options) {
   try {
     while (step < last_step) {
       ++step;
+      in_iteration = true;
       const IterationRecord record = executor.run_iteration(step);
+      in_iteration = false;
       for (const auto& [phase, value] : record.loss_values) {
         latest_losses.loss_values[phase] = value;
         computed_at[phase] = step;
@@ -246,6 +271,8 @@ int train(const Graph& graph, const RunOptions& options) {
                             {"steps_per_s", window_s > 0 ? window_steps / window_s : 0.0},
                             {"threads", threads},
                             {"device", device_name}};
+        read_logged();
+        if (!graph.outputs.log_values.empty()) line["values"] = logged;
         if (log) log->write(line);
         progress.update(step, losses, window_s > 0 ? window_steps / window_s : 0.0);
         window_start = now;

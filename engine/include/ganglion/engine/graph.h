@@ -91,6 +91,11 @@ struct NodeEntry {
   /// Inputs given as {"from": ..., "stale": true}: they read the value an earlier phase of the
   /// iteration computed, detached, even if a module it depends on has been updated since.
   std::set<std::string> stale_inputs;
+  /// Inputs given as {"from": ..., "previous": true}: the value the port had when an earlier
+  /// iteration last computed it, detached, and absent until one has (so only optional inputs take
+  /// one). Kept apart from `inputs`: such an edge closes no cycle and pulls nothing into a phase,
+  /// which is how ADA's probability can follow D's scores of the images it augmented.
+  std::map<std::string, PortRef> previous_inputs;
   DrawPolicy draw = DrawPolicy::PerIteration;
   std::string pointer;
 
@@ -200,6 +205,9 @@ struct OutputsSpec {
   std::int64_t checkpoint_every = 1000;
   std::int64_t keep_checkpoints = 3;
   std::int64_t log_every = 10;
+  /// Single numbers logged beside the losses ("log": {"values": ["ada.probability"]}): each one's
+  /// latest value computed in training.
+  std::vector<PortRef> log_values;
 };
 
 struct Graph {
