@@ -6,7 +6,8 @@
 # 0 (they then pass images through); "ADA" adds an augment/ada-probability node (target 0.6,
 # p from 0 to 1 in 1000 images at most, as the budget is a few thousand images) feeding them. The
 # six variants train side by side, one thread each, seed after seed; runs go to
-# runs/seeds/NAME/seed-N with a summary.json each.
+# runs/seeds/NAME/seed-N with a summary.json each; the two face classifiers are trained first
+# where runs/classifier-lfw or runs/classifier-dlib-faces is missing.
 #   bench/diffaugment-compare.sh [BUDGET] [SEEDS...]     BUDGET as ganglion run --time-limit (default 8m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,13 @@ ada=(--set 'nodes.ada={"type": "augment/ada-probability", "params": {"adjust_ima
   --set nodes.aug_fake.in.probability=ada.probability --set nodes.aug_real.in.probability=ada.probability
   --set nodes.aug_leaf.in.probability=ada.probability
   --set 'outputs.log={"every": 20, "values": ["ada.probability", "ada.overfitting"]}')
+mkdir -p runs
+# The yardsticks first, one at a time: the side-by-side runs below would otherwise each start
+# training the same one, and not at the same time.
+for c in classifier-lfw classifier-dlib-faces; do
+  ls runs/$c/checkpoints/step-*.pt > /dev/null 2>&1 ||
+    build/editor-cli/ganglion run graphs/$c.json --out runs/$c --resume --log-format jsonl > runs/$c.log
+done
 common=(--time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
 lfw=(graphs/stylegan2-lfw-32.json --include graphs/probes/lfw-quality.json "${image[@]}" "${common[@]}")
 faces=(graphs/stylegan2-faces-64.json --include graphs/probes/dlib-faces-quality.json "${image[@]}" "${common[@]}")
