@@ -5,10 +5,14 @@
 # through the faces' quality probes. "Without" sets the probability of the three augment nodes to
 # 0 (they then pass images through); "ADA" adds an augment/ada-probability node (target 0.6,
 # p from 0 to 1 in 1000 images at most, as the budget is a few thousand images) feeding them. The
-# six variants train side by side, one thread each, seed after seed; runs go to
-# runs/seeds/NAME/seed-N with a summary.json each; the two face classifiers are trained first
-# where runs/classifier-lfw or runs/classifier-dlib-faces is missing.
-#   bench/diffaugment-compare.sh [BUDGET] [SEEDS...]     BUDGET as ganglion run --time-limit (default 8m)
+# six variants train side by side, one thread each, seed after seed; the two face classifiers are
+# trained first where runs/classifier-lfw or runs/classifier-dlib-faces is missing. Runs go to
+# runs/seeds/GRAPH-VARIANT-BUDGET (variant diffaugment, none or ada) and their reports
+# runs/GRAPH-VARIANT-BUDGET.txt. DATA="faces" (or "lfw") trains one data set's three variants only;
+# VARIANTS="diffaugment none" leaves ADA out; JOBS=3 trains the seeds side by side too instead of
+# one after another.
+#   [DATA=lfw|faces] [VARIANTS=...] [JOBS=N] bench/diffaugment-compare.sh [BUDGET] [SEEDS...]
+#   BUDGET as ganglion run --time-limit (default 8m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-8m}
@@ -29,16 +33,26 @@ for c in classifier-lfw classifier-dlib-faces; do
   ls runs/$c/checkpoints/step-*.pt > /dev/null 2>&1 ||
     build/editor-cli/ganglion run graphs/$c.json --out runs/$c --resume --log-format jsonl > runs/$c.log
 done
-common=(--time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
-lfw=(graphs/stylegan2-lfw-32.json --include graphs/probes/lfw-quality.json "${image[@]}" "${common[@]}")
-faces=(graphs/stylegan2-faces-64.json --include graphs/probes/dlib-faces-quality.json "${image[@]}" "${common[@]}")
-python3 bench/seeds.py "${lfw[@]}" > runs/diffaugment-lfw.txt 2>&1 &
-python3 bench/seeds.py "${lfw[@]}" "${off[@]}" --name stylegan2-lfw-32-no-augment > runs/diffaugment-lfw-off.txt 2>&1 &
-python3 bench/seeds.py "${faces[@]}" > runs/diffaugment-faces.txt 2>&1 &
-python3 bench/seeds.py "${faces[@]}" "${off[@]}" --name stylegan2-faces-64-no-augment > runs/diffaugment-faces-off.txt 2>&1 &
-python3 bench/seeds.py "${lfw[@]}" "${ada[@]}" --name stylegan2-lfw-32-ada > runs/diffaugment-lfw-ada.txt 2>&1 &
-python3 bench/seeds.py "${faces[@]}" "${ada[@]}" --name stylegan2-faces-64-ada > runs/diffaugment-faces-ada.txt 2>&1 &
+common=(--time-limit "$budget" --jobs "${JOBS:-1}" --seeds "${seeds[@]}")
+declare -A graph=([lfw]=stylegan2-lfw-32 [faces]=stylegan2-faces-64)
+declare -A probe=([lfw]=lfw-quality [faces]=dlib-faces-quality)
+reports=()
+for d in ${DATA:-lfw faces}; do
+  [[ -v "graph[$d]" ]] || { echo "diffaugment-compare.sh: DATA takes lfw and faces, not $d" >&2; exit 2; }
+  args=("graphs/${graph[$d]}.json" --include "graphs/probes/${probe[$d]}.json" "${image[@]}" "${common[@]}")
+  for variant in ${VARIANTS:-diffaugment none ada}; do
+    case $variant in
+      diffaugment) extra=() ;;
+      none) extra=("${off[@]}") ;;
+      ada) extra=("${ada[@]}") ;;
+      *) echo "diffaugment-compare.sh: VARIANTS takes diffaugment, none and ada, not $variant" >&2; exit 2 ;;
+    esac
+    name=${graph[$d]}-$variant-$budget
+    reports+=("runs/$name.txt")
+    python3 bench/seeds.py "${args[@]}" "${extra[@]}" --name "$name" > "runs/$name.txt" 2>&1 &
+  done
+done
 status=0
 for job in $(jobs -p); do wait "$job" || status=1; done
-cat runs/diffaugment-{lfw,lfw-off,lfw-ada,faces,faces-off,faces-ada}.txt
+cat "${reports[@]}"
 exit $status

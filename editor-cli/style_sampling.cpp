@@ -44,6 +44,17 @@ double number_option(const ParsedArgs& args, const std::string& name, double fal
                   c10::str(high));
 }
 
+/// A count: a whole number from `low` to `high` (2.5 frames is refused, not cut to 2).
+std::int64_t whole_option(const ParsedArgs& args, const std::string& name, std::int64_t fallback,
+                          std::int64_t low, std::int64_t high) {
+  const double v = number_option(args, name, static_cast<double>(fallback), static_cast<double>(low),
+                                 static_cast<double>(high));
+  if (v != std::floor(v))
+    throw UserError("--" + name + " " + args.value(name) + ": expected a whole number from " +
+                    std::to_string(low) + " to " + std::to_string(high));
+  return static_cast<std::int64_t>(v);
+}
+
 /// The generator node the samples grid's output comes from, and how to drive it.
 class StyleGenerator {
  public:
@@ -294,8 +305,7 @@ void write_sheet(const ParsedArgs& args, const Graph& graph, const SamplesSpec& 
   SamplesSpec spec = grid;
   const std::string& length_param = spec.writer->contract.row_length_param_name();
   if (!length_param.empty()) {
-    spec.writer_params.set(length_param, static_cast<std::int64_t>(number_option(
-                                             args, "sheet-columns", double(images.size(0)), 1, 100000)));
+    spec.writer_params.set(length_param, whole_option(args, "sheet-columns", images.size(0), 1, 100000));
     spec.row_length_given = true;
   }
   write_samples(graph, spec, images, args.value("sheet"));
@@ -314,6 +324,7 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
     throw UserError("--style-mix writes one grid already (--out): --sheet is for --seeds and --interpolate");
   if (args.has("sheet-columns") && !args.has("sheet"))
     throw UserError("--sheet-columns sets the rows of a --sheet FILE: give --sheet too");
+  whole_option(args, "sheet-columns", 1, 1, 100000);  // refused before any file is written
   StyleGenerator generator(executor, graph, grid);
   const double psi = number_option(args, "truncation", 1.0, 0.0, 2.0);
   if (psi != 1.0) generator.require_split("--truncation");
@@ -378,8 +389,8 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   const auto seeds = parse_number_list(args.value("interpolate"), "interpolate");
   if (seeds.size() < 2)
     throw UserError("--interpolate " + args.value("interpolate") + ": give two seeds or more");
-  const auto frames = static_cast<std::int64_t>(number_option(args, "frames", 30, 1, 10000));
-  const auto fps = static_cast<std::int64_t>(number_option(args, "fps", 30, 1, 240));
+  const auto frames = whole_option(args, "frames", 30, 1, 10000);
+  const auto fps = whole_option(args, "fps", 30, 1, 240);
   // The video beside the frames where the images plugin has io/video (OpenCV's videoio).
   const RegisteredType* video = registry.find("io/video");
   const std::string video_option = args.value("video");

@@ -41,18 +41,32 @@ TEST_CASE("PreviousIteration.TheInputIsAbsentFirstThenThePreviousIterationsValue
   const Graph graph = build_graph(ring_with_echo(), "echo.json", test::builtin_registry());
   const Plan plan = make_plan(graph);
   Executor executor(graph, plan, torch::kCPU);
-  std::vector<double> d_real_sums, echoes;
+  std::vector<double> d_real_sums, echoes, tracked;
   executor.set_value_observer([&](const std::string& node, const TensorMap& out) {
     if (node == "d_real") d_real_sums.push_back(out.at("score").sum().item<double>());
-    if (node == "echo") echoes.push_back(out.at("value").item<double>());
+    if (node == "echo") {
+      echoes.push_back(out.at("value").item<double>());
+      tracked.push_back(out.at("tracked").item<double>());
+    }
   });
-  for (int step = 1; step <= 4; ++step) executor.run_iteration(step);
+  for (int step = 1; step <= 2; ++step) executor.run_iteration(step);
+  // A sample draw between iterations gets no previous value (sampling is not training) and
+  // leaves the one the next iteration reads alone.
+  const PortRef echo{graph.find_node("echo"), "value"};
+  const size_t before = echoes.size();
+  CHECK(executor.sample(echo).item<double>() == -1.0);
+  REQUIRE(echoes.size() == before + 1);  // the observer sees sample draws too: not counted below
+  echoes.pop_back();
+  tracked.pop_back();
+  for (int step = 3; step <= 4; ++step) executor.run_iteration(step);
   REQUIRE(d_real_sums.size() == 4);  // once per iteration, in phase D
   REQUIRE(echoes.size() == 4);       // once per iteration, in phase G
   CHECK(echoes[0] == -1.0);
   // Phase G runs after phase D, yet reads the iteration before's scores, not this one's.
   for (int i = 1; i < 4; ++i) CHECK(echoes[i] == doctest::Approx(d_real_sums[i - 1]).epsilon(1e-6));
   CHECK(d_real_sums[1] != d_real_sums[0]);  // the scores move, so the lag is visible
+  // Detached: D's scores were computed with D's parameters tracked, the value read is not.
+  for (double t : tracked) CHECK(t == 0.0);
 }
 
 TEST_CASE("PreviousIteration.AFeedbackLoopIsNoCycleAndThePlanSaysWhatItReads") {
@@ -95,6 +109,10 @@ TEST_CASE("PreviousIteration.MistakesAreNamed") {
           .find(
               "g.json: /nodes/d_loss/in/fake: input \"fake\" of losses/bce-discriminator is required, but a "
               "previous-iteration value is absent in the first iteration") != std::string::npos);
+  CHECK(
+      errors("g_total", "terms.echo", {{"from", "echo.value"}, {"previous", true}})
+          .find("of losses/weighted-sum belongs to a group of inputs, which cannot read a previous-iteration "
+                "value") != std::string::npos);
   CHECK(errors("echo", "x", {{"from", "d_reel"}, {"previous", true}})
             .find("g.json: /nodes/echo/in/x/from: no node \"d_reel\"") != std::string::npos);
   // A producer that no phase computes never gives the input a value: a warning, not an error.

@@ -200,6 +200,15 @@ TEST_CASE("StyleSampling.MistakesAreNamed") {
   CHECK(r.err.find("--sheet is for --seeds and --interpolate") != std::string::npos);
   r = sample({"--seeds", "0", "--sheet-columns", "2"});
   CHECK(r.err.find("--sheet-columns sets the rows of a --sheet FILE") != std::string::npos);
+  // A count that is not whole is refused before any file is written, not cut down.
+  const std::string unwritten = test::temp_dir("seeds-unwritten");
+  r = sample(
+      {"--seeds", "0-1", "--out", unwritten, "--sheet", unwritten + "/sheet.png", "--sheet-columns", "1.5"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--sheet-columns 1.5: expected a whole number from 1 to 100000") != std::string::npos);
+  CHECK(fs::is_empty(unwritten));
+  r = sample({"--interpolate", "0,1", "--frames", "2.5"});
+  CHECK(r.err.find("--frames 2.5: expected a whole number") != std::string::npos);
   r = sample({"--frames", "4"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--frames goes with --seeds, --style-mix or --interpolate") != std::string::npos);

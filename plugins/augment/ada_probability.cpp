@@ -44,9 +44,12 @@ class AdaProbability : public Function {
     // Measured once per iteration, whatever number of phases read p.
     if (!context.sampling() && score != in.end() && context.step() != measured_at_) {
       measured_at_ = context.step();
-      sign_sum_ += score->second.sign().sum().item<double>();
+      // Summed where the scores are; read (a device sync) only when p moves or is saved.
+      const auto signs = score->second.detach().sign().sum().to(torch::kDouble);
+      pending_ = pending_.defined() ? pending_ + signs : signs;
       count_ += score->second.numel();
       if (++iterations_ >= interval_ && count_ > 0) {
+        settle();
         overfitting_ = sign_sum_ / static_cast<double>(count_);
         const double direction = overfitting_ > target_ ? 1.0 : (overfitting_ < target_ ? -1.0 : 0.0);
         p_ = std::min(1.0, std::max(0.0, p_ + direction * static_cast<double>(count_) / adjust_images_));
@@ -62,6 +65,7 @@ class AdaProbability : public Function {
   // Exactly what the next iteration needs, in full precision, so that a resumed run continues bit
   // for bit.
   std::string state() const override {
+    settle();
     std::ostringstream out;
     out << std::setprecision(std::numeric_limits<double>::max_digits10) << p_ << ' ' << overfitting_ << ' '
         << sign_sum_ << ' ' << count_ << ' ' << iterations_ << ' ' << measured_at_;
@@ -77,17 +81,27 @@ class AdaProbability : public Function {
     p_ = p;
     overfitting_ = overfitting;
     sign_sum_ = sign_sum;
+    pending_ = torch::Tensor();
     count_ = count;
     iterations_ = iterations;
     measured_at_ = measured_at;
   }
 
  private:
+  /// Moves the signs summed on the device into sign_sum_.
+  void settle() const {
+    if (!pending_.defined()) return;
+    sign_sum_ += pending_.item<double>();
+    pending_ = torch::Tensor();
+  }
+
   double target_;
   std::int64_t interval_;
   double adjust_images_;
-  double p_, overfitting_ = 0.0, sign_sum_ = 0.0;
+  double p_, overfitting_ = 0.0;
+  mutable double sign_sum_ = 0.0;  // mutable: state() settles the sum still on the device
   std::int64_t count_ = 0, iterations_ = 0, measured_at_ = -1;
+  mutable torch::Tensor pending_;  ///< signs summed since the last settle(), on the scores' device
 };
 
 }  // namespace ganglion::augment

@@ -255,12 +255,15 @@ class SumOrMinusOne : public ganglion::Function {
     return ganglion::Contract("test/sum-or-minus-one", ganglion::NodeKind::Function)
         .doc("x.sum(), or -1 when x is not given")
         .optional_input("x", ganglion::DType::Float, "*", "anything, or nothing")
-        .output("value", ganglion::DType::Float, "", "the sum, or -1");
+        .output("value", ganglion::DType::Float, "", "the sum, or -1")
+        .output("tracked", ganglion::DType::Float, "", "1 when x carries an autograd graph, else 0");
   }
   explicit SumOrMinusOne(const ganglion::NodeSetup&) {}
   ganglion::TensorMap forward(const ganglion::TensorMap& in, ganglion::RunContext&) override {
     auto x = in.find("x");
-    return {{"value", x == in.end() ? torch::full({}, -1.0) : x->second.sum()}};
+    const bool tracked = x != in.end() && x->second.requires_grad();
+    return {{"value", x == in.end() ? torch::full({}, -1.0) : x->second.sum().detach()},
+            {"tracked", torch::full({}, tracked ? 1.0 : 0.0)}};
   }
 };
 

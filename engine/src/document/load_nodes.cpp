@@ -402,7 +402,13 @@ void Loader::resolve_inputs(const json& nodes, Graph& g) {
                        "iteration's value), not both: drop one");
           continue;
         }
-        if (previous && (spec->group || !spec->optional)) {
+        if (previous && spec->group) {
+          diags_.error(where, "input " + quote(port) + " of " + c.type() +
+                                  " belongs to a group of inputs, which cannot read a previous-iteration "
+                                  "value: give it to an optional input of its own");
+          continue;
+        }
+        if (previous && !spec->optional) {
           diags_.error(where, "input " + quote(port) + " of " + c.type() +
                                   " is required, but a previous-iteration value is absent in the first "
                                   "iteration: only an optional input can read one");

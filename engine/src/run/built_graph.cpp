@@ -51,9 +51,9 @@ BuiltGraph::BuiltGraph(const Graph& graph_, const Plan& plan_, torch::Device dev
   functions.resize(n);
   sources.resize(n);
   per_phase.assign(n, 0);
-  read_next_iteration.assign(n, 0);
+  read_next_iteration.assign(n, {});
   for (const auto& node : graph.nodes)
-    for (const auto& [port, ref] : node.previous_inputs) read_next_iteration[ref.node] = 1;
+    for (const auto& [port, ref] : node.previous_inputs) read_next_iteration[ref.node].insert(ref.port);
   for (size_t i = 0; i < n; ++i) prefetchers.emplace_back();
   for (size_t i = 0; i < n; ++i) {
     const NodeEntry& node = graph.nodes[i];
@@ -109,6 +109,8 @@ NodeSetup BuiltGraph::setup_for(int module) const {
 NodeSetup BuiltGraph::setup_for(const NodeEntry& node) const {
   NodeSetup s = setup_for(node.name, node.params);
   for (const auto& [port, ref] : node.inputs) s.inputs.push_back(port);
+  // Connected too, though absent in the first iteration.
+  for (const auto& [port, ref] : node.previous_inputs) s.inputs.push_back(port);
   return s;
 }
 

@@ -65,11 +65,15 @@ void compute(BuiltGraph& built, RunState& state, int node, std::map<int, Value>&
     // A stale reference reads an earlier phase's value as a constant.
     in[port] = n.stale_inputs.count(port) ? t.detach() : t;
   }
-  // A previous-iteration input is absent until an earlier iteration has computed its producer.
-  for (const auto& [port, ref] : n.previous_inputs) {
-    auto it = state.previous.find(ref.node);
-    if (it != state.previous.end()) in[port] = it->second.at(ref.port);
-  }
+  // A previous-iteration input is absent until an earlier iteration has computed its producer,
+  // and while sampling: training's last values are no input of a sample draw.
+  if (!sampler)
+    for (const auto& [port, ref] : n.previous_inputs) {
+      auto it = state.previous.find(ref.node);
+      if (it == state.previous.end()) continue;
+      auto value = it->second.find(ref.port);
+      if (value != it->second.end()) in[port] = value->second;
+    }
   const PortCheck& ports = built.ports[node];
   PortCheck::Sizes sizes = ports.inputs(in);
   Value v;
@@ -115,9 +119,9 @@ void compute(BuiltGraph& built, RunState& state, int node, std::map<int, Value>&
   // and a plugin that drops an output later must still be named.
   ports.outputs(v.outputs, sizes);
   if (observer) observer(n.name, v.outputs);
-  if (!sampler && built.read_next_iteration[node]) {
+  if (!sampler && !built.read_next_iteration[node].empty()) {
     TensorMap& kept = state.latest[node];
-    for (const auto& [port, t] : v.outputs) kept[port] = t.detach();
+    for (const auto& port : built.read_next_iteration[node]) kept[port] = v.outputs.at(port).detach();
   }
   state.stamp(v, node);
   values[node] = std::move(v);

@@ -12,6 +12,7 @@
 #include <torch/serialize.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "ganglion/engine/executor.h"
@@ -110,7 +111,8 @@ struct BuiltGraph {
   std::vector<PortCheck> ports;                          ///< by node
   std::vector<BuiltOptimizer> optimizers;                ///< one per Graph::optimizers entry
   std::vector<char> per_phase;                           ///< by node: depends on a source drawn per phase
-  std::vector<char> read_next_iteration;                 ///< by node: a previous-iteration input reads it
+  std::vector<std::set<std::string>>
+      read_next_iteration;  ///< by node: the ports previous-iteration inputs read
 
  private:
   std::map<int, EmaPairs> ema_pairs_;

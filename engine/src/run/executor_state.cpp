@@ -185,10 +185,13 @@ void Executor::load(torch::serialize::InputArchive& archive, const std::string& 
     state_->previous.clear();
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       torch::serialize::InputArchive sub;
-      if (!built_->read_next_iteration[i] || !archive.try_read("previous/" + graph_.nodes[i].name, sub))
+      if (built_->read_next_iteration[i].empty() ||
+          !archive.try_read("previous/" + graph_.nodes[i].name, sub))
         continue;
+      // Only the ports read now: a port the node no longer has is left absent, as in a first iteration.
       TensorMap& outputs = state_->previous[static_cast<int>(i)];
       for (const auto& key : sub.keys()) {
+        if (!built_->read_next_iteration[i].count(key)) continue;
         torch::Tensor t;
         sub.read(key, t);
         outputs[key] = t.to(built_->device);
