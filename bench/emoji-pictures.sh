@@ -24,7 +24,7 @@ for pair in "$@"; do
     --out "$out/$name-uncurated.png"
   if [[ $name == stylegan2-* ]]; then
     for psi in 1 0.7 0.5; do
-      "$cli" sample "$graph" --checkpoint "$run" --seeds 0-7 --truncation "$psi" --out "$scratch/psi-${psi/./-}" \
+      "$cli" sample "$graph" --checkpoint "$run" --seeds 0-7 --truncation "$psi" --out "$scratch/psi$psi" \
         --sheet "$out/$name-psi$psi.png"
     done
     "$cli" sample "$graph" --checkpoint "$run" --style-mix 0-3 --mix-columns 10-14 --mix-layers coarse \

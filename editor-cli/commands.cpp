@@ -293,7 +293,9 @@ int sample_command(const ParsedArgs& args) {
     else
       overrides.push_back(prefix + ".from=" + nlohmann::json(args.value("from")).dump());
   }
-  const std::string out_ext = fs::path(args.value("out")).extension().string();
+  // --seeds and --interpolate write a folder, whose name may have a dot ("psi0.7") but no writer.
+  const bool out_is_folder = args.has("seeds") || args.has("interpolate");
+  const std::string out_ext = out_is_folder ? "" : fs::path(args.value("out")).extension().string();
   if (!out_ext.empty()) {
     // The writer that declares --out's extension; the graph's writer params belong to the graph's
     // own writer, so another one starts from its defaults.

@@ -85,6 +85,11 @@ TEST_CASE("StyleSampling.ASeedGivesOneImageEveryTime") {
   CHECK(test::read_file(a + "/seed0002.png") == test::read_file(b + "/seed0002.png"));
   CHECK(test::read_file(a + "/seed0000.png") != test::read_file(a + "/seed0001.png"));
   CHECK(!fs::exists(b + "/seed0001.png"));
+  // The folder's name may have a dot: it is no file extension.
+  const std::string dotted = test::temp_dir("seeds-c") + "/psi0.7";
+  r = sample({"--seeds", "2", "--out", dotted});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(test::read_file(dotted + "/seed0002.png") == test::read_file(a + "/seed0002.png"));
 }
 
 TEST_CASE("StyleSampling.TruncationZeroGivesTheAverageImageForEverySeed") {
