@@ -206,21 +206,18 @@ int train(const Graph& graph, const RunOptions& options) {
   // resumed run logs what an uninterrupted one would.
   IterationRecord latest_losses;
   std::map<std::string, std::int64_t> computed_at;
+  // The single numbers the log names, as training last computed them (not sampling or evals).
+  std::map<std::string, double> logged;
   if (!run_state.empty()) {
     const auto state = nlohmann::json::parse(run_state);
+    const nlohmann::json values = state.value("values", nlohmann::json::object());
+    for (const auto& [name, value] : values.items())
+      if (value.is_number()) logged[name] = value.get<double>();
     const nlohmann::json losses = state.value("losses", nlohmann::json::object());
     for (const auto& [phase, value] : losses.items())
       if (value.is_number())  // a NaN loss was written as null
         latest_losses.loss_values[phase] = torch::tensor(value.get<double>(), torch::kDouble);
     computed_at = state.value("computed_at", computed_at);
-  }
-  // The single numbers the log names, as training last computed them (not sampling or evals).
-  std::map<std::string, double> logged;
-  if (!run_state.empty()) {
-    // Kept in a variable: a loop over items() of a temporary reads a destroyed object.
-    const nlohmann::json saved = nlohmann::json::parse(run_state).value("values", nlohmann::json::object());
-    for (const auto& [name, value] : saved.items())
-      if (value.is_number()) logged[name] = value.get<double>();
   }
   std::map<std::string, torch::Tensor> logged_now;  // read (a device sync) only when logged or checkpointed
   const auto read_logged = [&] {
