@@ -27,12 +27,6 @@ ada=(--set 'nodes.ada={"type": "augment/ada-probability", "params": {"adjust_ima
   --set nodes.aug_leaf.in.probability=ada.probability
   --set 'outputs.log={"every": 20, "values": ["ada.probability", "ada.overfitting"]}')
 mkdir -p runs
-# The yardsticks first, one at a time: the side-by-side runs below would otherwise each start
-# training the same one, and not at the same time.
-for c in classifier-lfw classifier-dlib-faces; do
-  ls runs/$c/checkpoints/step-*.pt > /dev/null 2>&1 ||
-    build/editor-cli/ganglion run graphs/$c.json --out runs/$c --resume --log-format jsonl > runs/$c.log
-done
 common=(--time-limit "$budget" --jobs "${JOBS:-1}" --seeds "${seeds[@]}")
 declare -A graph=([lfw]=stylegan2-lfw-32 [faces]=stylegan2-faces-64)
 declare -A probe=([lfw]=lfw-quality [faces]=dlib-faces-quality)

@@ -13,12 +13,6 @@ seeds=("$@")
 ((${#seeds[@]})) || seeds=(1 2 3)
 probe=graphs/probes/emoji-quality.json
 mkdir -p runs
-# The yardsticks first, one at a time: the side-by-side runs below would otherwise each start
-# training the same one, and not at the same time.
-for c in classifier-emoji; do
-  ls runs/$c/checkpoints/step-*.pt > /dev/null 2>&1 ||
-    build/editor-cli/ganglion run graphs/$c.json --out runs/$c --resume --log-format jsonl > runs/$c.log
-done
 common=(--include "$probe" --time-limit "$budget" --jobs 1 --seeds "${seeds[@]}")
 python3 bench/seeds.py graphs/dcgan-emoji-64.json "${common[@]}" > runs/emoji-compare-dcgan.txt 2>&1 &
 python3 bench/seeds.py graphs/progan-emoji-64.json "${common[@]}" > runs/emoji-compare-progan.txt 2>&1 &
