@@ -3,6 +3,7 @@
 #include "edit_help.h"
 #include "edit_session.h"
 #include "style_sampling.h"
+#include "translation.h"
 
 #include <sys/wait.h>
 
@@ -42,6 +43,8 @@ const OptionSpec kInclude{"include", "FILE",
                           "graphs/probes/mnist-quality.json",
                           true};
 const OptionSpec kHelp{"help", "", "show this help"};
+const OptionSpec kCheckpoint{"checkpoint", "PATH",
+                             "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"};
 const OptionSpec kWeights{
     "weights", "W", "ema (default: a module's EMA shadow where it keeps one) or raw (the trained weights)"};
 
@@ -372,6 +375,43 @@ int sample_command(const ParsedArgs& args) {
   return 0;
 }
 
+int translate_command(const ParsedArgs& args) {
+  auto registry = load_plugins(args);
+  const Graph graph = graph_of(args, registry);
+  if (graph.outputs.translate.empty())
+    throw UserError(graph.file +
+                    ": the graph declares no translator (outputs.translate names the node whose generator "
+                    "translates, the reader of each file and the writer; see docs/image-to-image.md)");
+  // --direction names one of several translators; without it the graph must have just one.
+  const std::string direction = args.value("direction");
+  std::vector<std::string> names;
+  for (const auto& t : graph.outputs.translate) names.push_back(t.name.empty() ? "one unnamed" : t.name);
+  const TranslateSpec* spec = nullptr;
+  if (!direction.empty()) {
+    for (const auto& t : graph.outputs.translate)
+      if (t.name == direction) spec = &t;
+    if (!spec)
+      throw UserError("--direction " + direction + ": " + graph.file + " translates " + joined(names));
+  } else if (graph.outputs.translate.size() == 1) {
+    spec = &graph.outputs.translate.front();
+  } else {
+    throw UserError(graph.file + " translates in several directions (" + joined(names) +
+                    "): choose one with --direction");
+  }
+  torch::set_num_threads(static_cast<int>(whole_number(args, "threads", 1).value_or(available_cores())));
+  const auto [checkpoint, run_dir] = choose_checkpoint(args, graph);
+  const Plan plan = make_plan(graph);
+  Executor executor(graph, plan, torch::Device(resolve_device(args.value("device", "auto"))));
+  executor.set_sample_with_ema(sample_with_ema(args));
+  const std::int64_t step = read_checkpoint(checkpoint, executor);
+  try {
+    return run_translation(args, executor, graph, *spec, step);
+  } catch (const NodeFailure& e) {
+    throw UserError(graph.file, e.pointer(),
+                    std::string(e.what()) + " (translating with " + checkpoint + ")");
+  }
+}
+
 int validate_command(const ParsedArgs& args) {
   auto registry = load_plugins(args);
   const Graph graph = graph_of(args, registry);
@@ -562,8 +602,7 @@ std::vector<CommandSpec> commands() {
        "The metrics are the graph's nodes of a metrics/ type (or those --metrics names); each input is drawn "
        "--samples rows deep as samples are (EMA weights, eval mode, fresh noise per batch). The JSON goes to "
        "--json FILE (- for stdout), by default eval-step-N.json in the run directory.",
-       {{"checkpoint", "PATH",
-         "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
+       {kCheckpoint,
         {"metrics", "A,B", "metric nodes to run (default: every node of a metrics/ type)"},
         {"samples", "N", "rows drawn for each metric input (default: outputs.eval.samples, else 2500)"},
         {"json", "FILE", "where the figures go as JSON (- for stdout)"},
@@ -584,8 +623,7 @@ std::vector<CommandSpec> commands() {
        "Samples come as during training (EMA weights, eval mode): by default one batch with the noise of "
        "the run's sample grids, or --count rows with fresh noise per batch. --from picks another output; "
        "--set seed=N other noise; --set outputs.samples.params.columns=10 the grid's width.",
-       {{"checkpoint", "PATH",
-         "a checkpoint file or a run directory (default: runs/<graph name>, its newest)"},
+       {kCheckpoint,
         {"from", "REF", "the output to sample, NODE or NODE.PORT (default: outputs.samples.from)"},
         {"grid", "NAME", "which of the graph's named samples grids (default: the first by name)"},
         {"classes", "LIST",
@@ -630,6 +668,29 @@ std::vector<CommandSpec> commands() {
        1,
        1,
        sample_command},
+      {"translate",
+       "GRAPH",
+       "Apply a trained translator (pix2pix, CycleGAN, SPADE) to your own files: one output per input, same "
+       "names.",
+       "The graph's outputs.translate says which generator translates, how each file is read (resized to the "
+       "size the net takes, or cut into tiles) and how the result is written. A file that cannot be read or "
+       "translated is named on stderr and skipped; the others are still written, and the exit code is then "
+       "2.",
+       {kCheckpoint,
+        {"input", "FILE_OR_DIR", "an image, or a folder whose files (sub-folders too) are translated"},
+        {"out", "DIR", "the folder the translations go into, under the inputs' relative names"},
+        {"direction", "NAME",
+         "which of the graph's translators (a2b or b2a in a CycleGAN graph; default: the only one)"},
+        kWeights,
+        kDevice,
+        kThreads,
+        kSet,
+        kInclude,
+        kPluginPath,
+        kHelp},
+       1,
+       1,
+       translate_command},
       {"validate",
        "GRAPH",
        "Check a graph file against the loaded plugins' contracts; report every problem with its JSON path.",

@@ -37,9 +37,7 @@ class IdxSource : public OrderedSource {
         throw std::runtime_error(label_path + ": has " + std::to_string(labels_.size(0)) + " labels for " +
                                  std::to_string(images_.size(0)) + " images");
     }
-    int64_t n = images_.size(0);
-    if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
-    order_items(s, n, batch_);  // sharded by rank: each process sees every world_size-th image
+    order_items(s, images_.size(0), batch_);  // sharded by rank: each process sees every world_size-th image
   }
 
   TensorMap next(const TensorMap&, RunContext&) override { return draw(); }

@@ -3,7 +3,6 @@
 // alpha composited onto a background colour, labelled by category and by style. scripts/
 // fetch-data.sh puts the four packages' images and emoji.json in data-cache/emoji.
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <ganglion/plugin.h>
@@ -18,6 +17,7 @@
 #include <thread>
 
 #include "data/ordered_source.h"
+#include "images/image_decode.h"
 #include "images/parallel_decode.h"
 
 namespace fs = std::filesystem;
@@ -35,21 +35,6 @@ std::vector<std::string> split_list(const std::string& text) {
     if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
   }
   return out;
-}
-
-/// "white", "black", "gray" or "#rrggbb" as RGB in [0, 255].
-std::array<double, 3> parse_colour(const std::string& text) {
-  if (text == "white") return {255, 255, 255};
-  if (text == "black") return {0, 0, 0};
-  if (text == "gray" || text == "grey") return {128, 128, 128};
-  if (text.size() == 7 && text[0] == '#' &&
-      text.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string::npos) {
-    std::array<double, 3> rgb{};
-    for (int i = 0; i < 3; ++i) rgb[i] = std::stoi(text.substr(1 + 2 * i, 2), nullptr, 16);
-    return rgb;
-  }
-  throw std::invalid_argument("param background is \"" + text +
-                              "\": use white, black, gray or a colour as #rrggbb");
 }
 
 const std::vector<std::string>& known_styles() {
@@ -98,7 +83,7 @@ class EmojiSource : public OrderedSource {
 
   explicit EmojiSource(const NodeSetup& s)
       : folder_(s.params.text("folder")),
-        background_(parse_colour(s.params.text("background"))),
+        background_(images::parse_colour(s.params.text("background"))),
         size_(s.params.integer("size")),
         channels_(s.params.integer("channels")),
         batch_(s.params.integer("batch")),
@@ -116,9 +101,7 @@ class EmojiSource : public OrderedSource {
       throw std::invalid_argument("param split is \"" + split + "\": use all, train or test");
     read_index(styles, split_list(s.params.text("categories")), s.params.flag("skin_tones"),
                split == "all" ? 0 : s.params.integer("test_every"), split == "test");
-    int64_t n = static_cast<int64_t>(files_.size());
-    if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
-    order_items(s, n, batch_);
+    order_items(s, static_cast<int64_t>(files_.size()), batch_);
   }
 
   TensorMap next(const TensorMap&, RunContext&) override {
@@ -228,48 +211,15 @@ class EmojiSource : public OrderedSource {
   /// Decodes `file` into `out` (C x size x size in [-1, 1]): alpha composited onto the background,
   /// then resized.
   void decode(const std::string& file, torch::Tensor out) const {
-    cv::Mat image = cv::imread(file, cv::IMREAD_UNCHANGED);
-    if (image.empty())
-      throw std::runtime_error(file + ": does not decode as an image (OpenCV cannot read it)");
-    if (image.depth() != CV_8U) image.convertTo(image, CV_8U, image.depth() == CV_16U ? 1.0 / 257 : 1.0);
-    cv::Mat rgb;
-    cv::Mat alpha;
-    switch (image.channels()) {
-      case 1:
-        cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
-        break;
-      case 3:
-        cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-        break;
-      case 4:
-        cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB);
-        cv::extractChannel(image, alpha, 3);
-        break;
-      default:
-        throw std::runtime_error(file + ": has " + std::to_string(image.channels()) + " channels");
-    }
-    cv::Mat composite;
-    rgb.convertTo(composite, CV_32FC3);
-    if (!alpha.empty()) {
-      cv::Mat a;
-      alpha.convertTo(a, CV_32F, 1.0 / 255);
-      cv::Mat a3;
-      cv::merge(std::vector<cv::Mat>{a, a, a}, a3);
-      const cv::Mat background(composite.size(), CV_32FC3,
-                               cv::Scalar(background_[0], background_[1], background_[2]));
-      const cv::Mat rest = cv::Scalar::all(1.0) - a3;
-      composite = composite.mul(a3) + background.mul(rest);
-    }
+    cv::Mat composite = images::read_rgb(file, background_);
     if (composite.rows != size_ || composite.cols != size_)
       cv::resize(composite, composite, cv::Size(static_cast<int>(size_), static_cast<int>(size_)), 0, 0,
                  size_ < composite.rows ? cv::INTER_AREA : cv::INTER_LINEAR);
-    if (channels_ == 1) cv::cvtColor(composite, composite, cv::COLOR_RGB2GRAY);
-    auto hwc = torch::from_blob(composite.data, {size_, size_, channels_}, torch::kFloat);
-    out.copy_(hwc.permute({2, 0, 1}).div(127.5).sub(1.0));
+    images::to_tensor(composite, static_cast<int>(channels_), out);
   }
 
   std::string folder_;
-  std::array<double, 3> background_;
+  images::Colour background_;
   int64_t size_, channels_, batch_, threads_;
   std::vector<std::string> files_;
   std::vector<int64_t> labels_, styles_;

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "data/ordered_source.h"
+#include "images/image_decode.h"
 #include "images/parallel_decode.h"
 
 namespace fs = std::filesystem;
@@ -28,14 +29,6 @@ namespace fs = std::filesystem;
 namespace ganglion::data {
 
 namespace {
-
-bool is_image(const fs::path& p) {
-  static const std::set<std::string> extensions{".jpg",  ".jpeg", ".png", ".bmp", ".tif",
-                                                ".tiff", ".webp", ".ppm", ".pgm", ".pbm"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return extensions.count(ext) != 0;
-}
 
 std::string trim(std::string s) {
   const auto space = [](unsigned char c) { return std::isspace(c); };
@@ -124,9 +117,7 @@ class ImageFolder : public OrderedSource {
       scan(labels == "folders");
     if (files_.empty())
       throw std::invalid_argument(folder_ + " holds no image files (jpg, png, bmp, tif, webp, ppm, pgm)");
-    int64_t n = static_cast<int64_t>(files_.size());
-    if (s.params.integer("limit") > 0) n = std::min(n, s.params.integer("limit"));
-    order_items(s, n, batch_);
+    order_items(s, static_cast<int64_t>(files_.size()), batch_);
   }
 
   TensorMap next(const TensorMap&, RunContext&) override {
@@ -147,7 +138,8 @@ class ImageFolder : public OrderedSource {
     std::vector<fs::path> found;
     for (const auto& entry :
          fs::recursive_directory_iterator(folder_, fs::directory_options::follow_directory_symlink))
-      if (entry.is_regular_file() && is_image(entry.path())) found.push_back(entry.path());
+      if (entry.is_regular_file() && images::has_image_extension(entry.path().string()))
+        found.push_back(entry.path());
     std::sort(found.begin(), found.end());
     std::vector<std::string> names;
     for (const auto& p : found) {

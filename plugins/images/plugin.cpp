@@ -4,6 +4,8 @@
 
 void register_image_folder(ganglion::TypeRegistrar&);
 void register_emoji_source(ganglion::TypeRegistrar&);
+void register_paired_images(ganglion::TypeRegistrar&);
+void register_image_file(ganglion::TypeRegistrar&);
 #ifdef GANGLION_HAS_VIDEOIO
 void register_video_writer(ganglion::TypeRegistrar&);
 #endif
@@ -11,6 +13,8 @@ void register_video_writer(ganglion::TypeRegistrar&);
 GANGLION_PLUGIN("images", GANGLION_VERSION) {
   register_image_folder(registrar);
   register_emoji_source(registrar);
+  register_paired_images(registrar);
+  register_image_file(registrar);
 #ifdef GANGLION_HAS_VIDEOIO
   register_video_writer(registrar);
 #endif

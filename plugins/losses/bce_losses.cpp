@@ -22,13 +22,15 @@ Contract with_common_params(Contract c) {
 class BceDiscriminatorLoss : public Function {
  public:
   static Contract contract() {
-    return with_common_params(Contract("losses/bce-discriminator", NodeKind::Function)
-                                  .doc("discriminator BCE: -log D(real) - log(1 - D(fake))")
-                                  .input("real", DType::Float, "B", "scores of real samples")
-                                  .input("fake", DType::Float, "B", "scores of generated samples")
-                                  .output("loss", DType::Float, "", "mean loss")
-                                  .param_float("smooth", 0.0, 0.0, 0.5,
-                                               "one-sided label smoothing: real samples target 1 - smooth"));
+    return with_common_params(
+        Contract("losses/bce-discriminator", NodeKind::Function)
+            .doc("discriminator BCE: -log D(real) - log(1 - D(fake))")
+            .input("real", DType::Float, "*",
+                   "scores of real samples (one a row, or a map a row: PatchGAN's)")
+            .input("fake", DType::Float, "*", "scores of generated samples (every score counts alike)")
+            .output("loss", DType::Float, "", "mean loss")
+            .param_float("smooth", 0.0, 0.0, 0.5,
+                         "one-sided label smoothing: real samples target 1 - smooth"));
   }
   explicit BceDiscriminatorLoss(const NodeSetup& s)
       : logits_(s.params.flag("logits")), real_target_(1.0 - s.params.real("smooth")) {}
@@ -45,10 +47,11 @@ class BceDiscriminatorLoss : public Function {
 class BceGeneratorLoss : public Function {
  public:
   static Contract contract() {
-    return with_common_params(Contract("losses/bce-generator", NodeKind::Function)
-                                  .doc("non-saturating generator BCE: -log D(fake)")
-                                  .input("fake", DType::Float, "B", "scores of generated samples")
-                                  .output("loss", DType::Float, "", "mean loss"));
+    return with_common_params(
+        Contract("losses/bce-generator", NodeKind::Function)
+            .doc("non-saturating generator BCE: -log D(fake)")
+            .input("fake", DType::Float, "*", "scores of generated samples (every score counts alike)")
+            .output("loss", DType::Float, "", "mean loss"));
   }
   explicit BceGeneratorLoss(const NodeSetup& s) : logits_(s.params.flag("logits")) {}
 

@@ -9,8 +9,8 @@ class HingeDiscriminatorLoss : public Function {
   static Contract contract() {
     return Contract("losses/hinge-discriminator", NodeKind::Function)
         .doc("mean(relu(1 - D(real))) + mean(relu(1 + D(fake)))")
-        .input("real", DType::Float, "B", "scores (logits) of real samples")
-        .input("fake", DType::Float, "B", "scores (logits) of generated samples")
+        .input("real", DType::Float, "*", "scores (logits) of real samples, one a row or a map a row")
+        .input("fake", DType::Float, "*", "scores (logits) of generated samples, one a row or a map a row")
         .output("loss", DType::Float, "", "mean loss");
   }
   explicit HingeDiscriminatorLoss(const NodeSetup&) {}
@@ -24,7 +24,7 @@ class HingeGeneratorLoss : public Function {
   static Contract contract() {
     return Contract("losses/hinge-generator", NodeKind::Function)
         .doc("-mean(D(fake))")
-        .input("fake", DType::Float, "B", "scores (logits) of generated samples")
+        .input("fake", DType::Float, "*", "scores (logits) of generated samples, one a row or a map a row")
         .output("loss", DType::Float, "", "mean loss");
   }
   explicit HingeGeneratorLoss(const NodeSetup&) {}

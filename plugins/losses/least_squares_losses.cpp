@@ -9,8 +9,8 @@ class LeastSquaresDiscriminatorLoss : public Function {
   static Contract contract() {
     return Contract("losses/least-squares-discriminator", NodeKind::Function)
         .doc("0.5*mean((D(real) - real)^2) + 0.5*mean((D(fake) - fake)^2) (LSGAN)")
-        .input("real", DType::Float, "B", "scores of real samples")
-        .input("fake", DType::Float, "B", "scores of generated samples")
+        .input("real", DType::Float, "*", "scores of real samples (one a row, or a map a row: PatchGAN's)")
+        .input("fake", DType::Float, "*", "scores of generated samples (every score counts alike)")
         .output("loss", DType::Float, "", "mean loss")
         .param_float("real_target", 1.0, {}, {}, "the score real samples are pulled to (b)")
         .param_float("fake_target", 0.0, {}, {}, "the score generated samples are pulled to (a)");
@@ -31,7 +31,7 @@ class LeastSquaresGeneratorLoss : public Function {
   static Contract contract() {
     return Contract("losses/least-squares-generator", NodeKind::Function)
         .doc("0.5*mean((D(fake) - target)^2) (LSGAN)")
-        .input("fake", DType::Float, "B", "scores of generated samples")
+        .input("fake", DType::Float, "*", "scores of generated samples (every score counts alike)")
         .output("loss", DType::Float, "", "mean loss")
         .param_float("target", 1.0, {}, {}, "the score the generator wants its samples to get (c)");
   }

@@ -10,6 +10,7 @@ void register_hinge_losses(ganglion::TypeRegistrar&);
 void register_minimax_generator_loss(ganglion::TypeRegistrar&);
 void register_cross_entropy(ganglion::TypeRegistrar&);
 void register_path_length(ganglion::TypeRegistrar&);
+void register_l1_loss(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_bce_losses(registrar);
@@ -21,4 +22,5 @@ GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_minimax_generator_loss(registrar);
   register_cross_entropy(registrar);
   register_path_length(registrar);
+  register_l1_loss(registrar);
 }

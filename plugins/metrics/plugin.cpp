@@ -8,6 +8,7 @@ void register_frechet_distance(ganglion::TypeRegistrar&);
 void register_kernel_distance(ganglion::TypeRegistrar&);
 void register_precision_recall(ganglion::TypeRegistrar&);
 void register_attribute_agreement(ganglion::TypeRegistrar&);
+void register_image_error(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("metrics", GANGLION_VERSION) {
   register_mixture_modes(registrar);
@@ -16,4 +17,5 @@ GANGLION_PLUGIN("metrics", GANGLION_VERSION) {
   register_kernel_distance(registrar);
   register_precision_recall(registrar);
   register_attribute_agreement(registrar);
+  register_image_error(registrar);
 }

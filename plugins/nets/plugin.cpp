@@ -9,6 +9,9 @@ void register_stylegan2_generator(ganglion::TypeRegistrar&);
 void register_stylegan2_discriminator(ganglion::TypeRegistrar&);
 void register_progan_generator(ganglion::TypeRegistrar&);
 void register_progan_discriminator(ganglion::TypeRegistrar&);
+void register_unet_generator(ganglion::TypeRegistrar&);
+void register_patchgan_discriminator(ganglion::TypeRegistrar&);
+void register_concat(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
@@ -19,4 +22,7 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_stylegan2_discriminator(registrar);
   register_progan_generator(registrar);
   register_progan_discriminator(registrar);
+  register_unet_generator(registrar);
+  register_patchgan_discriminator(registrar);
+  register_concat(registrar);
 }

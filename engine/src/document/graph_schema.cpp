@@ -305,6 +305,10 @@ json graph_schema(const PluginRegistry& registry) {
   outputs["properties"]["checkpoint"]["properties"]["keep"] = positive_integer("checkpoints kept");
   outputs["properties"]["log"] = {{"type", "object"}, {"additionalProperties", false}};
   outputs["properties"]["log"]["properties"]["every"] = positive_integer("log every N iterations");
+  outputs["properties"]["log"]["properties"]["values"] = {
+      {"type", "array"},
+      {"items", {{"type", "string"}, {"pattern", kRefPattern}}},
+      {"description", "single-number outputs logged beside the losses (\"ada.probability\")"}};
   outputs["properties"]["eval"] = {{"type", "object"}, {"additionalProperties", false}};
   outputs["properties"]["eval"]["properties"]["every"] =
       positive_integer("evaluate the metrics every N iterations");
@@ -314,6 +318,36 @@ json graph_schema(const PluginRegistry& registry) {
       {"type", "array"},
       {"items", {{"type", "string"}}},
       {"description", "metric nodes to run (default: every node of a metrics/ type)"}};
+  json translator;
+  translator["type"] = "object";
+  translator["required"] = {"node", "reader"};
+  translator["additionalProperties"] = false;
+  translator["properties"]["node"] = {
+      {"type", "string"},
+      {"pattern", kNamePattern},
+      {"description", "the node whose module translates (ganglion translate)"}};
+  translator["properties"]["input"] = {{"type", "string"}, {"description", "its input each file feeds"}};
+  translator["properties"]["output"] = {{"type", "string"}, {"description", "its output that is written"}};
+  translator["properties"]["reader"] = {
+      {"type", "object"},
+      {"required", {"type"}},
+      {"additionalProperties", false},
+      {"description", "a source type with a path param \"file\", made once per file"},
+      {"properties",
+       {{"type", {{"type", "string"}}}, {"params", {{"type", "object"}}}, {"port", {{"type", "string"}}}}}};
+  translator["properties"]["writer"] = {{"enum", writer_types}};
+  translator["properties"]["params"] = {{"type", "object"}};
+  translator["properties"]["tile"] = {
+      {"type", "integer"}, {"minimum", 0}, {"description", "cut images into tile x tile squares (0: whole)"}};
+  defs["translator"] = translator;
+  outputs["properties"]["translate"] = {
+      {"oneOf",
+       {{{"$ref", "#/definitions/translator"}},
+        {{"type", "object"},
+         {"description", "named translators (ganglion translate --direction NAME)"},
+         {"minProperties", 1},
+         {"propertyNames", {{"pattern", kNamePattern}}},
+         {"additionalProperties", {{"$ref", "#/definitions/translator"}}}}}}};
   defs["outputs"] = outputs;
 
   json schema;

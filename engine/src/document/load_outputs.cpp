@@ -136,12 +136,139 @@ void Loader::load_samples_grid(const json& s, const std::string& p, const std::s
   g.outputs.samples.push_back(std::move(spec));
 }
 
+void Loader::load_translate(const json& t, const std::string& p, const std::string& name, Graph& g) {
+  check_keys(t, p, {"node", "input", "output", "reader", "writer", "params", "tile"});
+  TranslateSpec spec;
+  spec.name = name;
+  spec.pointer = p;
+  spec.tile = integer_field(t, "tile", p, 0, 0);
+  const std::string* node_name = string_field(t, "node", p, true);
+  if (!node_name) return;
+  spec.node = g.find_node(*node_name);
+  if (spec.node < 0) {
+    std::vector<std::string> names;
+    for (const auto& n : g.nodes) names.push_back(n.name);
+    diags_.error(p + "/node", "no node " + quote(*node_name) + did_you_mean(*node_name, names));
+    return;
+  }
+  const NodeEntry& n = g.nodes[spec.node];
+  if (n.module < 0) {
+    diags_.error(p + "/node", "node " + quote(n.name) +
+                                  " applies no module; the translator is a node that applies a generator "
+                                  "(\"apply\": \"G\")");
+    return;
+  }
+  if (!n.type) return;
+  const Contract& c = n.contract();
+  if (const std::string* input = string_field(t, "input", p, false)) {
+    if (!c.find_input(*input)) {
+      std::vector<std::string> ports;
+      for (const auto& in : c.inputs()) ports.push_back(in.name);
+      diags_.error(p + "/input",
+                   c.type() + " has no input " + quote(*input) + "; its inputs: " + list_names(ports));
+      return;
+    }
+    spec.input = *input;
+  } else {
+    std::vector<std::string> required;
+    for (const auto& in : c.inputs())
+      if (!in.optional && !in.group) required.push_back(in.name);
+    if (required.size() != 1) {
+      diags_.error(p, "say which input of " + quote(n.name) + " each file feeds with \"input\" (" + c.type() +
+                          " takes " + list_names(required) + ")");
+      return;
+    }
+    spec.input = required.front();
+  }
+  if (const std::string* output = string_field(t, "output", p, false)) {
+    if (!c.find_output(*output)) {
+      std::vector<std::string> ports;
+      for (const auto& out : c.outputs()) ports.push_back(out.name);
+      diags_.error(p + "/output",
+                   c.type() + " has no output " + quote(*output) + "; its outputs: " + list_names(ports));
+      return;
+    }
+    spec.output = *output;
+  } else {
+    spec.output = c.outputs().front().name;
+  }
+  const PortSpec& fed = *c.find_input(spec.input);
+  // The reader: a source type that reads one file, named by its path param `file`.
+  const std::string rp = p + "/reader";
+  if (!t.contains("reader")) {
+    diags_.error(p,
+                 "missing field \"reader\", the source that reads each file, e.g. {\"type\": "
+                 "\"data/image-file\", \"params\": {\"size\": 64}}");
+    return;
+  }
+  const json& r = t["reader"];
+  if (!r.is_object()) {
+    diags_.error(rp,
+                 "expected an object such as {\"type\": \"data/image-file\", \"params\": {\"size\": 64}}");
+    return;
+  }
+  check_keys(r, rp, {"type", "params", "port"});
+  const std::string* reader_type = string_field(r, "type", rp, true);
+  if (!reader_type) return;
+  spec.reader = find_type(*reader_type, rp + "/type", NodeKind::Source, false);
+  if (!spec.reader) return;
+  const Contract& rc = spec.reader->contract;
+  const ParamSpec* file_param = rc.find_param("file");
+  if (!file_param || file_param->type != ParamType::Path) {
+    diags_.error(rp + "/type", *reader_type +
+                                   " has no path param \"file\", so it cannot read one file a "
+                                   "time (data/image-file can)");
+    return;
+  }
+  json entry = r;
+  if (!entry.contains("params")) entry["params"] = json::object();
+  if (entry["params"].is_object()) {
+    if (entry["params"].contains("file"))
+      diags_.error(rp + "/params/file", "translate sets \"file\" to each input file; leave it out");
+    entry["params"]["file"] = ".";
+  }
+  spec.reader_params = check_params(rc, entry, rp);
+  if (const std::string* port = string_field(r, "port", rp, false))
+    spec.reader_port = *port;
+  else if (!rc.outputs().empty())
+    spec.reader_port = rc.outputs().front().name;
+  const PortSpec* made = rc.find_output(spec.reader_port);
+  if (!made) {
+    diags_.error(rp + "/port", *reader_type + " has no output " + quote(spec.reader_port));
+    return;
+  }
+  if (made->dtype != fed.dtype && made->dtype != DType::Any && fed.dtype != DType::Any)
+    diags_.error(rp, *reader_type + "'s " + spec.reader_port + " is " + to_string(made->dtype) + " but " +
+                         quote(n.name) + "'s input " + spec.input + " takes " + to_string(fed.dtype));
+  else if (made->rank() >= 0 && fed.rank() >= 0 && made->rank() != fed.rank())
+    diags_.error(rp, *reader_type + "'s " + spec.reader_port + " is \"" + made->shape + "\" but " +
+                         quote(n.name) + "'s input " + spec.input + " takes \"" + fed.shape + "\"");
+  if (spec.tile > 0 && fed.rank() != 4 && fed.rank() >= 0)
+    diags_.error(p + "/tile", "tiles cut images (B,C,H,W); " + quote(n.name) + "'s input " + spec.input +
+                                  " is \"" + fed.shape + "\"");
+  // The writer, as a samples grid's.
+  const PortRef out{spec.node, spec.output};
+  std::string writer;
+  if (const std::string* w = string_field(t, "writer", p, false))
+    writer = *w;
+  else
+    writer = default_writer(g, out, p);
+  if (!writer.empty()) spec.writer = find_type(writer, p + "/writer", NodeKind::Writer, false);
+  if (!spec.writer) return;
+  spec.writer_params = check_params(spec.writer->contract, t, p);
+  if (!spec.writer->contract.inputs().empty()) {
+    const std::string mismatch = port_mismatch(spec.writer->contract.inputs().front(), g, out);
+    if (!mismatch.empty()) diags_.error(p + "/writer", "the translate writer " + writer + "'s " + mismatch);
+  }
+  g.outputs.translate.push_back(std::move(spec));
+}
+
 void Loader::load_outputs(const json& outputs, Graph& g) {
   if (!outputs.is_object()) {
     diags_.error("/outputs", "expected an object, found " + type_name(outputs));
     return;
   }
-  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval"});
+  check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval", "translate"});
   if (outputs.contains("samples")) {
     const json& s = outputs["samples"];
     static const std::vector<std::string> grid_keys{"from", "rows", "every", "writer", "params"};
@@ -182,6 +309,29 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
     }
   }
   if (outputs.contains("eval")) load_eval(outputs["eval"], g);
+  if (outputs.contains("translate")) {
+    const json& t = outputs["translate"];
+    const std::string p = "/outputs/translate";
+    if (!t.is_object() || t.empty()) {
+      diags_.error(p,
+                   "expected a translator such as {\"node\": \"fake_b\", \"reader\": {\"type\": "
+                   "\"data/image-file\"}}, or named ones such as {\"a2b\": {...}, \"b2a\": {...}}");
+    } else if (t.contains("node")) {
+      load_translate(t, p, "", g);
+    } else {
+      for (auto it = t.begin(); it != t.end(); ++it) {
+        const std::string at = p + json_pointer({it.key()});
+        if (!valid_graph_name(it.key()))
+          diags_.error(
+              at, "a translator's name uses letters, digits, '_' and '-' (ganglion translate --direction)");
+        else if (!it.value().is_object())
+          diags_.error(at, "expected a translator such as {\"node\": \"fake_b\", \"reader\": {...}}, found " +
+                               type_name(it.value()));
+        else
+          load_translate(it.value(), at, it.key(), g);
+      }
+    }
+  }
   if (outputs.contains("log")) {
     const json& l = outputs["log"];
     if (!l.is_object()) {

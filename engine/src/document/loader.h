@@ -143,6 +143,7 @@ class Loader {
   void load_outputs(const json& outputs, Graph& g);
   void load_samples_grid(const json& grid, const std::string& pointer, const std::string& name, Graph& g);
   void load_eval(const json& e, Graph& g);
+  void load_translate(const json& t, const std::string& pointer, const std::string& name, Graph& g);
   void load_schedules(const json& schedules, Graph& g);
   void load_schedule_entry(const std::string& name, const json& entry, const std::string& pointer, Graph& g);
   /// Calls `each` with every entry of a section of named entries ("optimizers", "schedules"),

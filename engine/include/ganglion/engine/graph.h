@@ -190,6 +190,25 @@ struct SamplesSpec {
   std::string file_stem(std::int64_t step) const;
 };
 
+/// outputs.translate: how `ganglion translate` applies a trained translator to a user's own files,
+/// one output file per input file: each file read by a reader (a source type with a path param
+/// `file`), fed to one input of a node that applies a module, its output written by a writer.
+struct TranslateSpec {
+  std::string name;    ///< "" for the single form {"node": ...}, else its key ("a2b")
+  int node = -1;       ///< the node whose module translates
+  std::string input;   ///< the node's input port each file feeds
+  std::string output;  ///< the node's output port that is written
+  const RegisteredType* reader = nullptr;
+  Params reader_params;     ///< `file` is set for each file
+  std::string reader_port;  ///< the reader's output that feeds `input`
+  const RegisteredType* writer = nullptr;
+  Params writer_params;
+  /// Tiles of tile x tile pixels translated one by one and put back together (images B,C,H,W
+  /// larger than the net takes at once); 0: the whole value at once.
+  std::int64_t tile = 0;
+  std::string pointer;  ///< "/outputs/translate" or "/outputs/translate/NAME"
+};
+
 /// outputs.eval: metrics on a draw of samples every N iterations, into log.jsonl.
 struct EvalSpec {
   bool enabled = false;
@@ -208,6 +227,8 @@ struct OutputsSpec {
   /// Single numbers logged beside the losses ("log": {"values": ["ada.probability"]}): each one's
   /// latest value computed in training.
   std::vector<PortRef> log_values;
+  /// Empty when the graph declares no translator.
+  std::vector<TranslateSpec> translate;
 };
 
 struct Graph {
