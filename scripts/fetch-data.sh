@@ -11,6 +11,9 @@
 #   emoji          npm packages emoji-datasource-{twitter,google,apple,facebook}@16.0.0 ->
 #                  data-cache/emoji/ (emoji.json, the same in all four, and img/STYLE/64/*.png,
 #                  64x64 RGBA; the tarballs, 340 MB in all, stay in data-cache/downloads)
+#   Van Gogh       Debian package opencv-doc's example images -> data-cache/vangogh/painting
+#                  (starry_night.jpg) and data-cache/vangogh/photos (20 photos of the others:
+#                  no chessboards, logos, text or renders), for CycleGAN's style transfer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
@@ -49,6 +52,14 @@ declare -A emoji_md5=(
   [facebook]=0526f66bd3032a9df5d0f3c7a80156e6
 )
 emoji_json_md5=7e30bda40874fcf27782e58a438784ea
+
+# opencv-doc 4.6.0+dfsg-12's example images: the painting and the photos CycleGAN's style transfer
+# reads, and the md5 of `md5sum` over the copied files, sorted by path.
+vangogh_src=/usr/share/doc/opencv-doc/examples/data
+vangogh_photos=(aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboon.jpg basketball1.png building.jpg butterfly.jpg
+  chicky_512.png fruits.jpg graf1.png HappyFish.jpg home.jpg leuvenA.jpg messi5.jpg orange.jpg rubberwhale1.png
+  smarties.png squirrel_cls.jpg stuff.jpg)
+vangogh_md5=c94bc0e3f68fbe5197053094ba11781f
 
 # The md5 of standard input, the hex digits alone.
 md5_of() { md5sum | cut -d' ' -f1; }
@@ -238,9 +249,36 @@ fetch_emoji() {
   done
 }
 
+fetch_vangogh() {
+  local have
+  have=$(cd "$cache/vangogh" 2>/dev/null && find painting photos -type f 2>/dev/null | LC_ALL=C sort | xargs -r md5sum | md5_of || true)
+  if [ "$have" = "$vangogh_md5" ]; then
+    echo "== Starry Night and 20 photos present and verified in $cache/vangogh"
+    return
+  fi
+  local f
+  for f in "${vangogh_photos[@]}" starry_night.jpg; do
+    if [ ! -f "$vangogh_src/$f" ]; then
+      echo "fetch-data.sh: no $vangogh_src/$f: install Debian's opencv-doc (scripts/setup.sh does)" >&2
+      exit 1
+    fi
+  done
+  rm -rf "$cache/vangogh.tmp" && mkdir -p "$cache/vangogh.tmp/painting" "$cache/vangogh.tmp/photos"
+  cp "$vangogh_src/starry_night.jpg" "$cache/vangogh.tmp/painting/"
+  for f in "${vangogh_photos[@]}"; do cp "$vangogh_src/$f" "$cache/vangogh.tmp/photos/"; done
+  have=$(cd "$cache/vangogh.tmp" && find painting photos -type f | LC_ALL=C sort | xargs md5sum | md5_of)
+  if [ "$have" != "$vangogh_md5" ]; then
+    echo "fetch-data.sh: the opencv-doc images differ from opencv-doc 4.6.0+dfsg-12's (md5 of the list $have)" >&2
+    exit 1
+  fi
+  rm -rf "$cache/vangogh" && mv "$cache/vangogh.tmp" "$cache/vangogh"
+  echo "== Starry Night and ${#vangogh_photos[@]} photos copied to $cache/vangogh"
+}
+
 fetch_mnist
 fetch_fashion
 fetch_faces
 fetch_lfw
 write_lfw_labels
 fetch_emoji
+fetch_vangogh

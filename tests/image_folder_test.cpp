@@ -80,6 +80,34 @@ TEST_CASE("ImageFolder.AugmentationRepeatsOnResumeWhateverTheThreads") {
   CHECK(!torch::equal(plain->next({}, ctx).at("image"), second));
 }
 
+TEST_CASE("ImageFolder.RepeatReadsOneImageAsManyCrops") {
+  // One painting, 8 times an epoch, each time its own random crop: CycleGAN's Van Gogh side.
+  const std::string dir = test::temp_dir("repeat-one");
+  fs::copy_file(kFaces + "/John_Salley/000179_02159509.jpg", dir + "/painting.jpg");
+  test::TestContext ctx;
+  const std::map<std::string, ParamValue> params{{"folder", dir},
+                                                 {"size", std::int64_t{32}},
+                                                 {"resize", std::int64_t{96}},
+                                                 {"crop", std::string("random")},
+                                                 {"repeat", std::int64_t{8}},
+                                                 {"batch", std::int64_t{8}}};
+  const auto crops = folder_source(params)->next({}, ctx).at("image");
+  REQUIRE(crops.size(0) == 8);
+  for (int64_t i = 1; i < 8; ++i) CHECK_FALSE(torch::equal(crops[0], crops[i]));
+  auto nine = params;
+  nine["batch"] = std::int64_t{9};
+  CHECK(test::error_of([&] { folder_source(nine); }).find("larger than the 8") != std::string::npos);
+  // limit counts files, before repeating: two of the five people's first images, three times.
+  auto limited = params;
+  limited["folder"] = kFaces;
+  limited["limit"] = std::int64_t{2};
+  limited["repeat"] = std::int64_t{3};
+  limited["batch"] = std::int64_t{6};
+  CHECK(folder_source(limited)->next({}, ctx).at("image").size(0) == 6);
+  limited["batch"] = std::int64_t{7};
+  CHECK(test::error_of([&] { folder_source(limited); }).find("larger than the 6") != std::string::npos);
+}
+
 TEST_CASE("ImageFolder.LabelsFromCsv") {
   REQUIRE(fs::is_directory(kFaces));
   const std::string dir = test::temp_dir("image-folder-csv");

@@ -51,17 +51,6 @@ void write_ppm(const std::string& path, int rows, int cols) {
     }
 }
 
-/// Width and height from a PNG's IHDR.
-std::pair<int, int> png_size(const std::string& path) {
-  const std::string bytes = test::read_file(path);
-  REQUIRE(bytes.size() > 24);
-  const auto word = [&](size_t at) {
-    return (static_cast<unsigned char>(bytes[at]) << 24) | (static_cast<unsigned char>(bytes[at + 1]) << 16) |
-           (static_cast<unsigned char>(bytes[at + 2]) << 8) | static_cast<unsigned char>(bytes[at + 3]);
-  };
-  return {static_cast<int>(word(16)), static_cast<int>(word(20))};
-}
-
 /// The pix2pix graph, small: `limit` pairs, batches of 4, nets of 8 filters.
 nlohmann::json small_pix2pix(int limit) {
   auto g = test::shipped_graph("pix2pix-twitter2google");
@@ -265,7 +254,7 @@ TEST_CASE("Pix2pix.TrainsOnASliceAndTranslatesAUsersFolder") {
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(fs::exists(run + "/samples/step-00000002.png"));
   // The samples grid: input, output and target rows of four each.
-  const auto [grid_w, grid_h] = png_size(run + "/samples/step-00000002.png");
+  const auto [grid_w, grid_h] = test::png_size(run + "/samples/step-00000002.png");
   CHECK(grid_w == 4 * 66 + 2);
   CHECK(grid_h == 3 * 66 + 2);
 
@@ -286,7 +275,7 @@ TEST_CASE("Pix2pix.TrainsOnASliceAndTranslatesAUsersFolder") {
   for (const char* name : {"smile.png", "animals/cat.png", "photo.png"}) {
     CAPTURE(name);
     REQUIRE(fs::exists(out + "/" + name));
-    CHECK(png_size(out + "/" + name) == std::make_pair(64, 64));  // resized to the net's 64, no border
+    CHECK(test::png_size(out + "/" + name) == std::make_pair(64, 64));  // resized to the net's 64, no border
   }
   CHECK_FALSE(fs::exists(out + "/notes.png"));
   // Tiles: the photo at its own size, cut into 64x64 tiles and put back together.
@@ -295,7 +284,7 @@ TEST_CASE("Pix2pix.TrainsOnASliceAndTranslatesAUsersFolder") {
                                  "--out", tiled, "--set", "outputs.translate.tile=64", "--set",
                                  "outputs.translate.reader.params.fit=\"native\""});
   REQUIRE_MESSAGE(tt.exit_code == 0, tt.err);
-  CHECK(png_size(tiled + "/photo.png") == std::make_pair(100, 70));
+  CHECK(test::png_size(tiled + "/photo.png") == std::make_pair(100, 70));
   // Without tiles, the native size is not one the U-Net takes: refused, naming the file and the fix.
   const auto nt = test::run_cli({"translate", graph, "--checkpoint", run, "--input", in + "/photo.ppm",
                                  "--out", tiled, "--set", "outputs.translate.reader.params.fit=\"native\""});
@@ -379,4 +368,54 @@ TEST_CASE("ImageError.L1PsnrAndSsimAsDefined") {
                        {{"output", torch::zeros({1, 3, 8, 8})}, {"target", torch::zeros({1, 3, 8, 8})}}, ctx);
                  }),
                  "smaller than SSIM's 11x11 window"));
+}
+
+TEST_CASE("CannyEdges.OutlinesAndTheirPolarity") {
+  test::TestContext ctx;
+  const auto edges_of = [&](const std::map<std::string, ParamValue>& params, const torch::Tensor& image) {
+    auto node =
+        make_function(test::registered("data/canny-edges"), test::node_setup("data/canny-edges", params));
+    return node->forward({{"image", image}}, ctx).at("edges");
+  };
+  // A dark square on white: edges along its border only.
+  auto image = torch::ones({2, 3, 32, 32});
+  image.narrow(2, 8, 16).narrow(3, 8, 16).fill_(-1);
+  const auto dark = edges_of({{"blur", std::int64_t{0}}}, image);
+  REQUIRE(dark.sizes() == torch::IntArrayRef({2, 1, 32, 32}));
+  const auto on_edge = dark.lt(0);
+  CHECK(on_edge.any().item<bool>());
+  CHECK_FALSE(on_edge.narrow(2, 12, 8).narrow(3, 12, 8).any().item<bool>());  // not inside
+  CHECK_FALSE(on_edge.narrow(2, 0, 4).any().item<bool>());                    // not far outside
+  const auto near_border = on_edge.narrow(2, 6, 20).narrow(3, 6, 20).sum().item<std::int64_t>();
+  CHECK(near_border == on_edge.sum().item<std::int64_t>());  // all within two pixels of it
+  // White lines on black are the same map, inverted.
+  CHECK(torch::equal(edges_of({{"blur", std::int64_t{0}}, {"dark_lines", false}}, image), -dark));
+  // Grayscale input is read as it is.
+  CHECK(torch::equal(edges_of({{"blur", std::int64_t{0}}}, image.narrow(1, 0, 1)), dark));
+  CHECK(contains(error_of([&] { edges_of({{"blur", std::int64_t{4}}}, image); }), "use an odd size"));
+  CHECK(contains(error_of([&] { edges_of({{"low", 300.0}}, image); }), "is above param high"));
+}
+
+TEST_CASE("Pix2pix.EdgesToEmojiTrainsAndTranslatesADrawing") {
+  REQUIRE(fs::is_directory(kEmoji + "/img/twitter/64"));
+  auto g = test::shipped_graph("pix2pix-edges2emoji");
+  g.erase("$schema");
+  g["nodes"]["batch"]["params"]["limit"] = 8;
+  g["nodes"]["batch"]["params"]["batch"] = 4;
+  g["modules"]["G"]["params"]["filters"] = 8;
+  g["modules"]["D"]["params"]["filters"] = 8;
+  const std::string graph = test::write_temp("edges2emoji.json", g.dump());
+  const std::string run = test::temp_dir("edges2emoji-run");
+  const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  // The edge row (one channel) is drawn in gray beside the colour rows.
+  CHECK(test::png_size(run + "/samples/step-00000002.png") == std::make_pair(4 * 66 + 2, 3 * 66 + 2));
+  // A user's drawing, read as one channel, becomes a colour emoji.
+  const std::string in = test::temp_dir("edges2emoji-in"), out = test::temp_dir("edges2emoji-out");
+  write_ppm(in + "/drawing.ppm", 80, 80);
+  const auto t = test::run_cli({"translate", graph, "--checkpoint", run, "--input", in, "--out", out});
+  REQUIRE_MESSAGE(t.exit_code == 0, t.err);
+  const std::string png = test::read_file(out + "/drawing.png");
+  REQUIRE(png.size() > 26);
+  CHECK(static_cast<int>(png[25]) == 2);  // IHDR colour type 2: RGB
 }

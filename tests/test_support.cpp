@@ -35,6 +35,17 @@ std::string read_file(const std::string& path) {
   return b.str();
 }
 
+std::pair<int, int> png_size(const std::string& path) {
+  const std::string bytes = read_file(path);
+  if (bytes.size() < 24 || bytes.compare(1, 3, "PNG") != 0) return {0, 0};
+  const auto word = [&](size_t at) {
+    return static_cast<int>(
+        (static_cast<unsigned char>(bytes[at]) << 24) | (static_cast<unsigned char>(bytes[at + 1]) << 16) |
+        (static_cast<unsigned char>(bytes[at + 2]) << 8) | static_cast<unsigned char>(bytes[at + 3]));
+  };
+  return {word(16), word(20)};
+}
+
 CliResult run_cli(const std::vector<std::string>& args) {
   static int counter = 0;
   const std::string dir = temp_dir("cli-" + std::to_string(counter++));

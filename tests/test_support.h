@@ -28,6 +28,9 @@ std::string error_of(const std::function<void()>& f);
 /// The bytes of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);
 
+/// Width and height from a PNG file's header ({0, 0} when it is not a PNG).
+std::pair<int, int> png_size(const std::string& path);
+
 /// The context a node gets when a test calls it directly: CPU, a seeded generator, step 1.
 struct TestContext : RunContext {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);

@@ -64,6 +64,7 @@ void register_gaussian_mixture(ganglion::TypeRegistrar&);
 void register_leaf(ganglion::TypeRegistrar&);
 void register_npy_source(ganglion::TypeRegistrar&);
 void register_stroke_thickness(ganglion::TypeRegistrar&);
+void register_image_pool(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("data", GANGLION_VERSION) {
   registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
@@ -71,4 +72,5 @@ GANGLION_PLUGIN("data", GANGLION_VERSION) {
   register_leaf(registrar);
   register_npy_source(registrar);
   register_stroke_thickness(registrar);
+  register_image_pool(registrar);
 }

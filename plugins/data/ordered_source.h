@@ -20,10 +20,10 @@ class OrderedSource : public Source {
 
  protected:
   /// Orders `count` items for this node (its rank, the graph's seed, params shuffle and
-  /// drop_last; only the first `limit` where the node has that param and it is above 0) and
-  /// refuses a `batch` that no epoch would fill.
-  void order_items(const NodeSetup& s, int64_t count, int64_t batch) {
-    if (s.params.has("limit") && s.params.integer("limit") > 0)
+  /// drop_last; only the first `limit` where the node has that param above 0, unless the node
+  /// applied it itself: `limited`) and refuses a `batch` that no epoch would fill.
+  void order_items(const NodeSetup& s, int64_t count, int64_t batch, bool limited = false) {
+    if (!limited && s.params.has("limit") && s.params.integer("limit") > 0)
       count = std::min(count, s.params.integer("limit"));
     order_ = std::make_unique<EpochOrder>(count, s.rank, s.world_size, s.params.flag("shuffle"),
                                           s.params.flag("drop_last"), s.seed);

@@ -85,6 +85,9 @@ class ImageFolder : public OrderedSource {
         .param_int("channels", 3, 1, 3, "3 (RGB) or 1 (grayscale)")
         .param_int("batch", 64, 1, 1 << 20, "images per batch")
         .param_int("limit", 0, 0, {}, "use only the first N images in sorted order (0 = all)")
+        .param_int("repeat", 1, 1, 1 << 20,
+                   "each image counts this many times an epoch, each time with its own random crop and flip "
+                   "(one painting read as many crops)")
         .param_bool("shuffle", true, "reshuffle every epoch (from the graph's seed)")
         .param_bool("drop_last", true, "skip the last, smaller batch of an epoch")
         .param_int("threads", 2, 1, 256, "threads decoding each batch");
@@ -117,7 +120,18 @@ class ImageFolder : public OrderedSource {
       scan(labels == "folders");
     if (files_.empty())
       throw std::invalid_argument(folder_ + " holds no image files (jpg, png, bmp, tif, webp, ppm, pgm)");
-    order_items(s, static_cast<int64_t>(files_.size()), batch_);
+    // The limit counts files; repeating comes after it.
+    if (s.params.integer("limit") > 0 && static_cast<int64_t>(files_.size()) > s.params.integer("limit")) {
+      files_.resize(s.params.integer("limit"));
+      labels_.resize(files_.size());
+    }
+    const size_t distinct = files_.size();
+    for (int64_t r = 1; r < s.params.integer("repeat"); ++r)
+      for (size_t i = 0; i < distinct; ++i) {
+        files_.push_back(files_[i]);
+        labels_.push_back(labels_[i]);
+      }
+    order_items(s, static_cast<int64_t>(files_.size()), batch_, /*limited=*/true);
   }
 
   TensorMap next(const TensorMap&, RunContext&) override {

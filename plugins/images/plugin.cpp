@@ -6,6 +6,7 @@ void register_image_folder(ganglion::TypeRegistrar&);
 void register_emoji_source(ganglion::TypeRegistrar&);
 void register_paired_images(ganglion::TypeRegistrar&);
 void register_image_file(ganglion::TypeRegistrar&);
+void register_canny_edges(ganglion::TypeRegistrar&);
 #ifdef GANGLION_HAS_VIDEOIO
 void register_video_writer(ganglion::TypeRegistrar&);
 #endif
@@ -15,6 +16,7 @@ GANGLION_PLUGIN("images", GANGLION_VERSION) {
   register_emoji_source(registrar);
   register_paired_images(registrar);
   register_image_file(registrar);
+  register_canny_edges(registrar);
 #ifdef GANGLION_HAS_VIDEOIO
   register_video_writer(registrar);
 #endif

@@ -112,6 +112,12 @@ at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec
                        std::optional<std::int64_t> count) {
   std::vector<torch::Tensor> rows = count ? executor.draw(grid.rows, *count) : executor.sample(grid.rows);
   if (rows.size() == 1) return rows.front();
+  // A one-channel image row (an edge map, a mask) is shown in gray beside colour rows.
+  std::int64_t channels = 1;
+  for (const auto& r : rows)
+    if (r.dim() == 4) channels = std::max(channels, r.size(1));
+  for (auto& r : rows)
+    if (r.dim() == 4 && r.size(1) == 1 && channels > 1) r = r.expand({-1, channels, -1, -1});
   for (size_t i = 1; i < rows.size(); ++i)
     if (rows[i].dim() == 0 || rows[i].sizes().slice(1) != rows[0].sizes().slice(1) ||
         rows[i].size(0) != rows[0].size(0))
