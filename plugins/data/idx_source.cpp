@@ -65,6 +65,7 @@ void register_leaf(ganglion::TypeRegistrar&);
 void register_npy_source(ganglion::TypeRegistrar&);
 void register_stroke_thickness(ganglion::TypeRegistrar&);
 void register_image_pool(ganglion::TypeRegistrar&);
+void register_palette_labels(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("data", GANGLION_VERSION) {
   registrar.add(ganglion::node_type<ganglion::data::IdxSource>());
@@ -73,4 +74,5 @@ GANGLION_PLUGIN("data", GANGLION_VERSION) {
   register_npy_source(registrar);
   register_stroke_thickness(registrar);
   register_image_pool(registrar);
+  register_palette_labels(registrar);
 }

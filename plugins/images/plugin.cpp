@@ -7,6 +7,7 @@ void register_emoji_source(ganglion::TypeRegistrar&);
 void register_paired_images(ganglion::TypeRegistrar&);
 void register_image_file(ganglion::TypeRegistrar&);
 void register_canny_edges(ganglion::TypeRegistrar&);
+void register_label_map_file(ganglion::TypeRegistrar&);
 #ifdef GANGLION_HAS_VIDEOIO
 void register_video_writer(ganglion::TypeRegistrar&);
 #endif
@@ -17,6 +18,7 @@ GANGLION_PLUGIN("images", GANGLION_VERSION) {
   register_paired_images(registrar);
   register_image_file(registrar);
   register_canny_edges(registrar);
+  register_label_map_file(registrar);
 #ifdef GANGLION_HAS_VIDEOIO
   register_video_writer(registrar);
 #endif

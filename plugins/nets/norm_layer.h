@@ -19,8 +19,11 @@ inline void check_norm(const std::string& kind) {
 }
 
 /// Instance norm as pix2pix and CycleGAN use it: no affine parameters, no running statistics.
-inline torch::nn::AnyModule norm_layer(const std::string& kind, int64_t channels) {
-  if (kind == "batch") return torch::nn::AnyModule(torch::nn::BatchNorm2d(channels));
+/// `affine` false gives a batch norm without its scale and shift too (SPADE supplies them).
+inline torch::nn::AnyModule norm_layer(const std::string& kind, int64_t channels, bool affine = true) {
+  if (kind == "batch")
+    return torch::nn::AnyModule(
+        torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).affine(affine)));
   if (kind == "instance")
     return torch::nn::AnyModule(torch::nn::InstanceNorm2d(torch::nn::InstanceNorm2dOptions(channels)));
   return torch::nn::AnyModule(torch::nn::Identity());

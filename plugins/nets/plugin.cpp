@@ -13,6 +13,7 @@ void register_unet_generator(ganglion::TypeRegistrar&);
 void register_patchgan_discriminator(ganglion::TypeRegistrar&);
 void register_concat(ganglion::TypeRegistrar&);
 void register_resnet_generator(ganglion::TypeRegistrar&);
+void register_spade_generator(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
@@ -27,4 +28,5 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_patchgan_discriminator(registrar);
   register_concat(registrar);
   register_resnet_generator(registrar);
+  register_spade_generator(registrar);
 }

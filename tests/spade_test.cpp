@@ -1,0 +1,185 @@
+// SPADE: label maps of named colours (made from images, read from a painted or an integer file,
+// with the malformed files a user may give), the SPADE generator (sizes, the code input, spectral
+// norm on its blocks only), and the labels -> emoji graph on a
+// slice translating the demo map scripts/make-demo-label-map.py paints.
+#include <doctest/doctest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/plugin_registry.h"
+#include "test_support.h"
+
+using namespace ganglion;
+using test::error_of;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A binary PGM (one channel, 8 bits) whose pixel (y, x) is value(y, x).
+void write_pgm(const std::string& path, int rows, int cols, const std::function<int(int, int)>& value) {
+  std::ofstream out(path, std::ios::binary);
+  out << "P5\n" << cols << " " << rows << "\n255\n";
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) out.put(static_cast<char>(value(y, x)));
+}
+
+TensorMap read_map(const std::string& file, std::map<std::string, ParamValue> params) {
+  params["file"] = file;
+  test::TestContext ctx;
+  return make_source(test::registered("data/label-map-file"), test::node_setup("data/label-map-file", params))
+      ->next({}, ctx);
+}
+
+std::string demo_map(const std::string& dir) {
+  const std::string file = dir + "/smiley.png";
+  const std::string cmd =
+      std::string(GANGLION_SOURCE_DIR) + "/scripts/make-demo-label-map.py " + file + " > /dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("PaletteLabels.EachPixelItsNearestColour") {
+  test::TestContext ctx;
+  auto node = make_function(test::registered("data/palette-labels"), test::node_setup("data/palette-labels"));
+  // Pixels near white, near Twemoji's yellow (255, 204, 77) and near its red (221, 46, 68).
+  const auto px = [](int r, int g, int b) {
+    return torch::tensor({r / 127.5 - 1, g / 127.5 - 1, b / 127.5 - 1});
+  };
+  auto image = torch::stack({px(250, 250, 250), px(250, 200, 80), px(215, 50, 70)}, 1).view({1, 3, 1, 3});
+  const auto out = node->forward({{"image", image.to(torch::kFloat)}}, ctx);
+  CHECK(torch::equal(out.at("labels"), torch::tensor({0, 7, 5}, torch::kLong).view({1, 1, 3})));
+  CHECK(out.at("one_hot").sizes() == torch::IntArrayRef({1, 12, 1, 3}));
+  CHECK(out.at("one_hot").sum(1).eq(1).all().item<bool>());
+  CHECK(out.at("one_hot")[0][7][0][1].item<double>() == 1.0);
+  // The colours output is the palette's colour of each class: yellow exactly.
+  CHECK(out.at("colours")[0][1][0][1].item<double>() == doctest::Approx(204 / 127.5 - 1));
+  // A palette of one's own; a malformed one is refused with the form to use.
+  auto two = make_function(
+      test::registered("data/palette-labels"),
+      test::node_setup("data/palette-labels", {{"palette", std::string("sky=#0000ff,sea=#00ff00")}}));
+  CHECK(two->forward({{"image", image.to(torch::kFloat)}}, ctx).at("one_hot").size(1) == 2);
+  CHECK(contains(error_of([] {
+                   make_function(
+                       test::registered("data/palette-labels"),
+                       test::node_setup("data/palette-labels", {{"palette", std::string("sky=blue")}}));
+                 }),
+                 "is not name=#rrggbb"));
+  CHECK(contains(error_of([] {
+                   make_function(
+                       test::registered("data/palette-labels"),
+                       test::node_setup("data/palette-labels", {{"palette", std::string("only=#000000")}}));
+                 }),
+                 "at least two"));
+}
+
+TEST_CASE("LabelMapFile.PaintedIntegerAndMalformedMaps") {
+  const std::string dir = test::temp_dir("label-maps");
+  // The demo map: white around, yellow face, dark-brown features; resized by nearest neighbour,
+  // so every pixel stays one class.
+  const auto painted = read_map(demo_map(dir), {{"size", std::int64_t{32}}});
+  REQUIRE(painted.at("one_hot").sizes() == torch::IntArrayRef({1, 12, 32, 32}));
+  CHECK(painted.at("one_hot").sum(1).eq(1).all().item<bool>());
+  const auto labels = painted.at("labels")[0];
+  CHECK(labels[0][0].item<std::int64_t>() == 0);                                 // white
+  CHECK(labels[16][16].item<std::int64_t>() == 7);                               // yellow
+  CHECK(torch::bincount(labels.flatten(), {}, 12)[4].item<std::int64_t>() > 0);  // dark-brown eyes, mouth
+  // An integer map: its values are the classes.
+  write_pgm(dir + "/ints.pgm", 8, 8, [](int y, int x) { return (x < 4 ? 2 : 9) + 0 * y; });
+  const auto ints =
+      read_map(dir + "/ints.pgm", {{"format", std::string("integers")}, {"fit", std::string("native")}});
+  CHECK(ints.at("labels")[0][3][1].item<std::int64_t>() == 2);
+  CHECK(ints.at("labels")[0][3][6].item<std::int64_t>() == 9);
+  // A class the palette does not have, a colour image given as integers, and no image at all.
+  write_pgm(dir + "/too-high.pgm", 4, 4, [](int, int) { return 12; });
+  CHECK(contains(error_of([&] {
+                   read_map(dir + "/too-high.pgm", {{"format", std::string("integers")}});
+                 }),
+                 "too-high.pgm: holds class 12 but the palette has 12 (0..11)"));
+  CHECK(contains(error_of([&] {
+                   read_map(dir + "/smiley.png", {{"format", std::string("integers")}});
+                 }),
+                 "smiley.png: has 3 channels; an integer label map has one"));
+  std::ofstream(dir + "/broken.png") << "\x89PNG but not really";
+  CHECK(contains(error_of([&] { read_map(dir + "/broken.png", {}); }), "broken.png: does not decode"));
+  CHECK(contains(error_of([&] {
+                   read_map(dir + "/smiley.png", {{"format", std::string("ints")}});
+                 }),
+                 "param format is \"ints\""));
+}
+
+TEST_CASE("SpadeNets.TheMapShapesTheImage") {
+  torch::manual_seed(3);
+  const std::map<std::string, ParamValue> small{
+      {"classes", std::int64_t{4}}, {"filters", std::int64_t{4}}, {"hidden", std::int64_t{8}}};
+  auto g =
+      make_module(test::registered("nets/spade-generator"), test::node_setup("nets/spade-generator", small));
+  g->eval();
+  // Two maps that differ in their left half only.
+  auto labels = torch::zeros({1, 4, 64, 64});
+  labels.select(1, 0).fill_(1);
+  auto other = labels.clone();
+  other.narrow(3, 0, 32).select(1, 0).fill_(0);
+  other.narrow(3, 0, 32).select(1, 2).fill_(1);
+  const auto a = g->forward({{"labels", labels}}).at("image"),
+             b = g->forward({{"labels", other}}).at("image");
+  CHECK(a.sizes() == torch::IntArrayRef({1, 3, 64, 64}));
+  CHECK(a.abs().max().item<double>() <= 1.0);
+  CHECK((a - b).abs().mean().item<double>() > 1e-3);  // the map is what the image is made from
+  CHECK(g->forward({{"labels", torch::zeros({1, 4, 32, 96})}}).at("image").size(3) == 96);
+  CHECK(contains(error_of([&] {
+                   g->forward({{"labels", torch::zeros({1, 4, 48, 48})}});
+                 }),
+                 "multiples of 32"));
+  CHECK(contains(error_of([&] {
+                   g->forward({{"labels", torch::zeros({1, 5, 64, 64})}});
+                 }),
+                 "5 channels but param classes is 4"));
+  // Spectral norm wraps the blocks' convolutions, not the SPADE nets' own.
+  std::vector<std::string> normalised;
+  for (const auto& b : g->named_buffers())
+    if (contains(b.key(), "weight_u")) normalised.push_back(b.key());
+  CHECK(normalised.size() == 7 * 2 + 4);  // conv0 and conv1 of seven blocks, the four shortcuts
+  for (const auto& name : normalised) CHECK(contains(name, ".convs."));
+  // With a code connected, the 2x2 maps come from it.
+  auto setup = test::node_setup("nets/spade-generator", small);
+  setup.inputs = {"labels", "z"};
+  auto coded = make_module(test::registered("nets/spade-generator"), setup);
+  coded->eval();
+  const auto z1 = coded->forward({{"labels", labels}, {"z", torch::randn({1, 256})}}).at("image");
+  const auto z2 = coded->forward({{"labels", labels}, {"z", torch::randn({1, 256})}}).at("image");
+  CHECK_FALSE(torch::allclose(z1, z2));
+}
+
+TEST_CASE("Spade.TrainsOnASliceAndPaintsTheDemoMap") {
+  REQUIRE(fs::is_directory(data_folder() + "/emoji/img/twitter/64"));
+  auto g = test::shipped_graph("spade-labels2emoji");
+  g.erase("$schema");
+  g["nodes"]["batch"]["params"]["limit"] = 8;
+  g["nodes"]["batch"]["params"]["batch"] = 4;
+  g["modules"]["G"]["params"]["filters"] = 4;
+  g["modules"]["G"]["params"]["hidden"] = 16;
+  g["modules"]["D"]["params"]["filters"] = 8;
+  const std::string graph = test::write_temp("spade.json", g.dump());
+  const std::string run = test::temp_dir("spade-run");
+  const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  // Rows: the label map in its colours, the painted emoji, the emoji it came from.
+  CHECK(test::png_size(run + "/samples/step-00000002.png") == std::make_pair(4 * 66 + 2, 3 * 66 + 2));
+  const std::string in = test::temp_dir("spade-in"), out = test::temp_dir("spade-out");
+  demo_map(in);
+  std::ofstream(in + "/sketch.png") << "not a png";
+  const auto t = test::run_cli({"translate", graph, "--checkpoint", run, "--input", in, "--out", out});
+  CHECK(t.exit_code == 2);  // the damaged map is refused, the demo map painted
+  CHECK(contains(t.err, "sketch.png: refused"));
+  CHECK(test::png_size(out + "/smiley.png") == std::make_pair(64, 64));
+}
