@@ -183,3 +183,41 @@ TEST_CASE("Spade.TrainsOnASliceAndPaintsTheDemoMap") {
   CHECK(contains(t.err, "sketch.png: refused"));
   CHECK(test::png_size(out + "/smiley.png") == std::make_pair(64, 64));
 }
+
+TEST_CASE("SpadeNets.TwoScalesAndTheirFeatures") {
+  auto d = make_module(test::registered("nets/multiscale-discriminator"),
+                       test::node_setup("nets/multiscale-discriminator",
+                                        {{"in_channels", std::int64_t{5}}, {"filters", std::int64_t{4}}}));
+  const auto x = torch::randn({2, 5, 64, 64}), y = torch::randn({2, 5, 64, 64});
+  const auto out = d->forward({{"image", x}});
+  // Padding 2, as pix2pixHD: 64 -> 33 -> 17 -> 9 -> 10 -> 11 at full size, 32 -> ... -> 7 at half.
+  CHECK(out.at("score").sizes() == torch::IntArrayRef({2, 1, 11, 11}));
+  CHECK(out.at("score_half").sizes() == torch::IntArrayRef({2, 1, 7, 7}));
+  // Four intermediate maps a scale: 4x33x33, 8x17x17, 16x9x9, 32x10x10, then the same at half.
+  const std::int64_t width = 4 * 33 * 33 + 8 * 17 * 17 + 16 * 9 * 9 + 32 * 10 * 10 + 4 * 17 * 17 + 8 * 9 * 9 +
+                             16 * 5 * 5 + 32 * 6 * 6;
+  REQUIRE(out.at("features").sizes() == torch::IntArrayRef({2, width}));
+  // Each layer divided by its size: the first block's maps, over their 4 x 33 x 33 values.
+  auto first_block = d->named_children()["scale0_block0"]->as<torch::nn::Sequential>();
+  REQUIRE(first_block);
+  const auto first = first_block->forward(x).flatten(1) / (4.0 * 33 * 33);
+  CHECK(torch::allclose(out.at("features").narrow(1, 0, 4 * 33 * 33), first));
+  // Spectral norm on the three norm blocks of each scale, not on the first and last convolutions.
+  std::int64_t normalised = 0;
+  for (const auto& b : d->named_buffers()) normalised += contains(b.key(), "weight_u");
+  CHECK(normalised == 6);
+  // Feature matching: nothing between an image and itself, something between two.
+  test::TestContext ctx;
+  auto fm =
+      make_function(test::registered("losses/feature-matching"), test::node_setup("losses/feature-matching"));
+  const auto fx = out.at("features"), fy = d->forward({{"image", y}}).at("features");
+  CHECK(fm->forward({{"fake", fx}, {"real", fx}}, ctx).at("loss").item<double>() == 0.0);
+  const double loss = fm->forward({{"fake", fx}, {"real", fy}}, ctx).at("loss").item<double>();
+  CHECK(loss == doctest::Approx((fx - fy).abs().sum(1).mean().item<double>()));
+  CHECK(loss > 0);
+  // The real side is detached: only the fake side gets a gradient.
+  auto a = fx.detach().clone().requires_grad_(true), b = fy.detach().clone().requires_grad_(true);
+  fm->forward({{"fake", a}, {"real", b}}, ctx).at("loss").backward();
+  CHECK(a.grad().defined());
+  CHECK_FALSE(b.grad().defined());
+}

@@ -11,6 +11,7 @@ void register_minimax_generator_loss(ganglion::TypeRegistrar&);
 void register_cross_entropy(ganglion::TypeRegistrar&);
 void register_path_length(ganglion::TypeRegistrar&);
 void register_l1_loss(ganglion::TypeRegistrar&);
+void register_feature_matching(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_bce_losses(registrar);
@@ -23,4 +24,5 @@ GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_cross_entropy(registrar);
   register_path_length(registrar);
   register_l1_loss(registrar);
+  register_feature_matching(registrar);
 }

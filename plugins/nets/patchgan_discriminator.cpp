@@ -7,7 +7,7 @@
 
 #include <ganglion/plugin.h>
 
-#include "nets/norm_layer.h"
+#include "nets/patch_blocks.h"
 
 namespace ganglion::nets {
 
@@ -44,18 +44,8 @@ class PatchganDiscriminator : public NetModule {
       body_->push_back(lrelu());
       body_->push_back(Conv2d(Conv2dOptions(2 * f, 1, 1).bias(bias)));
     } else {
-      body_->push_back(Conv2d(Conv2dOptions(in_channels_, f, 4).stride(2).padding(1)));
-      body_->push_back(lrelu());
-      int64_t ch = f;
-      for (int64_t n = 1; n <= layers; ++n) {
-        const int64_t next = f * std::min<int64_t>(int64_t(1) << std::min<int64_t>(n, 3), 8);
-        // The last of these keeps the size (stride 1), as the reference does.
-        body_->push_back(Conv2d(Conv2dOptions(ch, next, 4).stride(n < layers ? 2 : 1).padding(1).bias(bias)));
-        body_->push_back(norm_layer(norm, next));
-        body_->push_back(lrelu());
-        ch = next;
-      }
-      body_->push_back(Conv2d(Conv2dOptions(ch, 1, 4).stride(1).padding(1)));
+      for (auto& block : patch_blocks(in_channels_, f, layers, norm, 1))
+        for (const auto& layer : *block) body_->push_back(layer);
     }
     register_module("body", body_);
   }
