@@ -204,3 +204,18 @@ TEST_CASE("Cyclegan.PhotoToVanGoghTranslatesAPhotoAtItsOwnSize") {
   REQUIRE_MESSAGE(t.exit_code == 0, t.err);
   CHECK(test::png_size(out + "/fruits.png") == std::make_pair(272, 256));
 }
+
+TEST_CASE("Cyclegan.ThePlanShowsTheLearningRateDecay") {
+  const auto r =
+      test::run_cli({"plan", std::string(GANGLION_SOURCE_DIR) + "/graphs/cyclegan-twitter2apple.json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.out,
+                 "G_AB adam lr 0.0002 betas (0.5, 0.999), lr constant to iteration 5000 then linearly to "
+                 "x0.0 at the run's last iteration"));
+  // A step schedule too, through --set.
+  const auto s = test::run_cli(
+      {"plan", std::string(GANGLION_SOURCE_DIR) + "/graphs/cyclegan-twitter2apple.json", "--set",
+       "optimizers.adam_d.schedule={\"type\": \"step\", \"every\": 1000, \"gamma\": 0.5}"});
+  REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+  CHECK(contains(s.out, "D_A adam lr 0.0002 betas (0.5, 0.999), lr x0.5 every 1000 iterations"));
+}

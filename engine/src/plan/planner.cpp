@@ -242,6 +242,14 @@ std::string describe_plan(const Graph& g, const Plan& plan) {
              nlohmann::json(o.lr).dump();
       if (o.type == "adam")
         opt += " betas (" + nlohmann::json(o.beta1).dump() + ", " + nlohmann::json(o.beta2).dump() + ")";
+      // The schedule, so that a decay is as visible as the rate it decays.
+      if (o.schedule == "linear")
+        opt += ", lr constant to iteration " + std::to_string(o.start) + " then linearly to x" +
+               nlohmann::json(o.to).dump() + " at " +
+               (o.end > 0 ? "iteration " + std::to_string(o.end) : std::string("the run's last iteration"));
+      else if (o.schedule == "step")
+        opt +=
+            ", lr x" + nlohmann::json(o.gamma).dump() + " every " + std::to_string(o.every) + " iterations";
     }
     out << " (" << (entry && entry->named ? "optimizer " + entry->name + ": " : std::string()) << opt
         << ")\n";
