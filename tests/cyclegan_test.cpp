@@ -219,3 +219,15 @@ TEST_CASE("Cyclegan.ThePlanShowsTheLearningRateDecay") {
   REQUIRE_MESSAGE(s.exit_code == 0, s.err);
   CHECK(contains(s.out, "D_A adam lr 0.0002 betas (0.5, 0.999), lr x0.5 every 1000 iterations"));
 }
+
+TEST_CASE("Cyclegan.TheEmojiGraphTakesItsQualityProbe") {
+  // bench/cyclegan-quality.sh scores the Twitter <-> Apple runs through this probe, with the style
+  // classifier's graph beside the category one.
+  const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
+  auto r = test::run_cli({"validate", graphs + "cyclegan-twitter2apple.json", "--include",
+                          graphs + "probes/cyclegan-emoji-quality.json"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.out, "6 modules"));
+  r = test::run_cli({"validate", graphs + "classifier-emoji-style.json"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+}
