@@ -313,6 +313,13 @@ TEST_CASE("Translate.MistakesStopBeforeAnythingIsWritten") {
       {"translate", graph, "--checkpoint", run, "--input", in, "--out", in + "-out", "--direction", "b2a"});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "--direction b2a"));
+  // A data source whose params changed since the run cannot take the run's position; the error
+  // says how to draw from other data instead.
+  r = test::run_cli({"sample", graph, "--checkpoint", run, "--out", in + "-sample.png", "--set",
+                     "nodes.pairs.params.limit=2", "--set", "nodes.pairs.params.batch=2"});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "cannot continue from the checkpoint"));
+  CHECK(contains(r.err, "add a source node of its own"));
   // A graph without a translator says where one is declared.
   auto plain = small_pix2pix(4);
   plain["outputs"].erase("translate");

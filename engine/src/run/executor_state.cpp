@@ -249,7 +249,11 @@ void Executor::restore_node_states(const std::map<std::string, std::string>& sta
       else if (built_->functions[i])
         built_->functions[i]->restore(it->second);
     } catch (const std::exception& e) {
-      throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e));
+      // Most often the node's params differ from those the run was trained with (another split,
+      // a smaller limit): say so, and how samples and evaluations draw other data.
+      throw UserError(describe(graph_.nodes[i]) + " cannot continue from the checkpoint: " + message_of(e) +
+                      " (were its params changed since the run? To sample or evaluate on other data, add a "
+                      "source node of its own, as graphs/probes/pix2pix-emoji-quality.json does)");
     }
   }
 }
