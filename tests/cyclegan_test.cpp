@@ -19,9 +19,7 @@ namespace {
 
 const std::string kEmoji = data_folder() + "/emoji";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 std::int64_t parameter_count(const std::string& type, const std::map<std::string, ParamValue>& params) {
   auto net = make_module(test::registered(type), test::node_setup(type, params));

@@ -25,9 +25,7 @@ std::shared_ptr<Source> emoji(std::map<std::string, ParamValue> params) {
   return make_source(test::registered("data/emoji"), test::node_setup("data/emoji", params, 4));
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 /// A folder with `index` as emoji.json and one real image copied as a.png for style twitter.
 std::string fake_folder(const std::string& name, const std::string& index) {

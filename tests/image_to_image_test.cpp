@@ -19,9 +19,7 @@ namespace {
 
 const std::string kEmoji = data_folder() + "/emoji";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 std::shared_ptr<Source> paired(std::map<std::string, ParamValue> params) {
   if (!params.count("shuffle")) params["shuffle"] = false;

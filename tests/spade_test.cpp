@@ -19,9 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 /// A binary PGM (one channel, 8 bits) whose pixel (y, x) is value(y, x).
 void write_pgm(const std::string& path, int rows, int cols, const std::function<int(int, int)>& value) {

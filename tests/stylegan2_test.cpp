@@ -24,9 +24,7 @@ std::string small_generator(const std::string& extra = "") {
   return text;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 }  // namespace
 

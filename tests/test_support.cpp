@@ -28,6 +28,10 @@ std::string shell_quote(const std::string& s) {
 
 }  // namespace
 
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream b;

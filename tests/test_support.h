@@ -25,6 +25,9 @@ struct CliResult {
 /// The message of what `f` throws ("" when it throws nothing).
 std::string error_of(const std::function<void()>& f);
 
+/// Whether `part` occurs in `text` (an error message, a command's output).
+bool contains(const std::string& text, const std::string& part);
+
 /// The bytes of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);
 

@@ -52,4 +52,13 @@ inline void check_width(int64_t got, int64_t want, const char* input, const char
                                 " features but param " + param + " is " + std::to_string(want));
 }
 
+/// Throws std::invalid_argument when an image input has `got` channels where param in_channels
+/// says `want`; `why` (if any) ends the message with the likely cause.
+inline void check_in_channels(int64_t got, int64_t want, const std::string& why = {}) {
+  if (got != want)
+    throw std::invalid_argument("input image has " + std::to_string(got) +
+                                " channels but param in_channels is " + std::to_string(want) +
+                                (why.empty() ? std::string() : " (" + why + ")"));
+}
+
 }  // namespace ganglion::nets

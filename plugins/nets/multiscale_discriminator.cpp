@@ -9,6 +9,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
+
 #include "layers/spectral_norm.h"
 #include "nets/patch_blocks.h"
 
@@ -56,9 +58,7 @@ class MultiscaleDiscriminator : public NetModule {
     namespace F = torch::nn::functional;
     for (auto& sn : spectral_) sn->refresh(is_training());
     torch::Tensor x = in.at("image");
-    if (x.size(1) != in_channels_)
-      throw std::invalid_argument("input image has " + std::to_string(x.size(1)) +
-                                  " channels but param in_channels is " + std::to_string(in_channels_));
+    check_in_channels(x.size(1), in_channels_);
     std::vector<torch::Tensor> scores, features;
     for (size_t scale = 0; scale < scales_.size(); ++scale) {
       if (scale > 0)

@@ -7,6 +7,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
+
 #include "nets/patch_blocks.h"
 
 namespace ganglion::nets {
@@ -52,11 +54,8 @@ class PatchganDiscriminator : public NetModule {
 
   TensorMap forward(const TensorMap& in) override {
     const auto& x = in.at("image");
-    if (x.size(1) != in_channels_)
-      throw std::invalid_argument(
-          "input image has " + std::to_string(x.size(1)) + " channels but param in_channels is " +
-          std::to_string(in_channels_) +
-          " (pix2pix's D sees the input and the output concatenated: their channels added)");
+    check_in_channels(x.size(1), in_channels_,
+                      "pix2pix's D sees the input and the output concatenated: their channels added");
     return {{"score", body_->forward(x)}};
   }
 

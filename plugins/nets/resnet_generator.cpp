@@ -10,6 +10,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
+
 #include "nets/norm_layer.h"
 
 namespace ganglion::nets {
@@ -89,9 +91,7 @@ class ResnetGenerator : public NetModule {
 
   TensorMap forward(const TensorMap& in) override {
     const auto& x = in.at("image");
-    if (x.size(1) != in_channels_)
-      throw std::invalid_argument("input image has " + std::to_string(x.size(1)) +
-                                  " channels but param in_channels is " + std::to_string(in_channels_));
+    check_in_channels(x.size(1), in_channels_);
     if (x.size(2) % 4 != 0 || x.size(3) % 4 != 0 || x.size(2) < 4 || x.size(3) < 4)
       throw std::invalid_argument("input image is " + std::to_string(x.size(2)) + "x" +
                                   std::to_string(x.size(3)) +

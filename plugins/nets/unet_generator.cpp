@@ -9,6 +9,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
+
 #include "nets/norm_layer.h"
 
 namespace ganglion::nets {
@@ -73,9 +75,7 @@ class UnetGenerator : public NetModule {
   TensorMap forward(const TensorMap& in) override {
     const auto& x = in.at("image");
     const int64_t step = int64_t(1) << depth_;
-    if (x.size(1) != in_channels_)
-      throw std::invalid_argument("input image has " + std::to_string(x.size(1)) +
-                                  " channels but param in_channels is " + std::to_string(in_channels_));
+    check_in_channels(x.size(1), in_channels_);
     if (x.size(2) % step != 0 || x.size(3) % step != 0)
       throw std::invalid_argument("input image is " + std::to_string(x.size(2)) + "x" +
                                   std::to_string(x.size(3)) + ": a U-Net of depth " + std::to_string(depth_) +
