@@ -1,7 +1,8 @@
 // SPADE: label maps of named colours (made from images, read from a painted or an integer file,
 // with the malformed files a user may give), the SPADE generator (sizes, the code input, spectral
 // norm on its blocks only), and the labels -> emoji graph on a
-// slice translating the demo map scripts/make-demo-label-map.py paints.
+// slice translating the demo map scripts/make-demo-label-map.py paints; the image encoder for
+// style with its reparameterised code and KL term, and the graph that trains it.
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
@@ -34,6 +35,20 @@ TensorMap read_map(const std::string& file, std::map<std::string, ParamValue> pa
   test::TestContext ctx;
   return make_source(test::registered("data/label-map-file"), test::node_setup("data/label-map-file", params))
       ->next({}, ctx);
+}
+
+/// A shipped SPADE graph on eight emoji with narrow nets, written to a temporary file.
+std::string small_spade_graph(const std::string& name) {
+  REQUIRE(fs::is_directory(data_folder() + "/emoji/img/twitter/64"));
+  auto g = test::shipped_graph(name);
+  g.erase("$schema");
+  g["nodes"]["batch"]["params"]["limit"] = 8;
+  g["nodes"]["batch"]["params"]["batch"] = 4;
+  g["modules"]["G"]["params"]["filters"] = 4;
+  g["modules"]["G"]["params"]["hidden"] = 16;
+  g["modules"]["D"]["params"]["filters"] = 8;
+  if (g["modules"].contains("E")) g["modules"]["E"]["params"]["filters"] = 4;
+  return test::write_temp(name + ".json", g.dump());
 }
 
 std::string demo_map(const std::string& dir) {
@@ -159,15 +174,7 @@ TEST_CASE("SpadeNets.TheMapShapesTheImage") {
 }
 
 TEST_CASE("Spade.TrainsOnASliceAndPaintsTheDemoMap") {
-  REQUIRE(fs::is_directory(data_folder() + "/emoji/img/twitter/64"));
-  auto g = test::shipped_graph("spade-labels2emoji");
-  g.erase("$schema");
-  g["nodes"]["batch"]["params"]["limit"] = 8;
-  g["nodes"]["batch"]["params"]["batch"] = 4;
-  g["modules"]["G"]["params"]["filters"] = 4;
-  g["modules"]["G"]["params"]["hidden"] = 16;
-  g["modules"]["D"]["params"]["filters"] = 8;
-  const std::string graph = test::write_temp("spade.json", g.dump());
+  const std::string graph = small_spade_graph("spade-labels2emoji");
   const std::string run = test::temp_dir("spade-run");
   const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -218,4 +225,93 @@ TEST_CASE("SpadeNets.TwoScalesAndTheirFeatures") {
   fm->forward({{"fake", a}, {"real", b}}, ctx).at("loss").backward();
   CHECK(a.grad().defined());
   CHECK_FALSE(b.grad().defined());
+}
+
+TEST_CASE("Spade.TheEmojiGraphTakesItsQualityProbe") {
+  // bench/spade-quality.sh scores the runs through this probe: held-out emoji turned into label maps
+  // and painted, read by the category classifier beside the maps' own colours.
+  const std::string graphs = std::string(GANGLION_SOURCE_DIR) + "/graphs/";
+  const auto r = test::run_cli({"validate", graphs + "spade-labels2emoji.json", "--include",
+                                graphs + "probes/spade-emoji-quality.json"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.out, "3 modules"));
+}
+
+TEST_CASE("SpadeEncoder.AnImageBecomesACodesGaussian") {
+  torch::manual_seed(4);
+  const std::map<std::string, ParamValue> small{{"filters", std::int64_t{4}}, {"z_dim", std::int64_t{8}}};
+  auto e = make_module(test::registered("nets/spade-encoder"), test::node_setup("nets/spade-encoder", small));
+  const auto images = torch::rand({2, 3, 64, 64}) * 2 - 1;
+  const auto out = e->forward({{"image", images}});
+  CHECK(out.at("mu").sizes() == torch::IntArrayRef({2, 8}));
+  CHECK(out.at("logvar").sizes() == torch::IntArrayRef({2, 8}));
+  // Each image its own code: the rows differ.
+  CHECK((out.at("mu")[0] - out.at("mu")[1]).abs().max().item<double>() > 1e-4);
+  CHECK(contains(error_of([&] { e->forward({{"image", torch::zeros({1, 3, 32, 32})}}); }), "param size"));
+  CHECK(contains(error_of([&] {
+                   make_module(test::registered("nets/spade-encoder"),
+                               test::node_setup("nets/spade-encoder", {{"size", std::int64_t{80}}}));
+                 }),
+                 "multiple of 32"));
+  // Spectral norm on its five convolutions only: the linear layers keep plain weights.
+  auto plain = make_module(
+      test::registered("nets/spade-encoder"),
+      test::node_setup("nets/spade-encoder",
+                       {{"filters", std::int64_t{4}}, {"z_dim", std::int64_t{8}}, {"spectral_norm", false}}));
+  int power_vectors = 0;
+  for (const auto& b : e->named_buffers()) power_vectors += contains(b.key(), "weight_u");
+  CHECK(power_vectors == 5);
+  CHECK(plain->named_buffers().size() == 0);
+}
+
+TEST_CASE("Reparameterize.AndTheKlTermKeepCodesNearThePrior") {
+  test::TestContext ctx;
+  auto draw =
+      make_function(test::registered("noise/reparameterize"), test::node_setup("noise/reparameterize"));
+  auto kl = make_function(test::registered("losses/kl-divergence"), test::node_setup("losses/kl-divergence"));
+  // A Gaussian with almost no variance gives back its mean; a unit one draws with unit spread.
+  const auto mu = torch::tensor({{1.0f, -2.0f, 3.0f}});
+  CHECK(
+      torch::allclose(draw->forward({{"mu", mu}, {"logvar", torch::full({1, 3}, -60.0f)}}, ctx).at("z"), mu));
+  const auto wide =
+      draw->forward({{"mu", torch::zeros({4000, 2})}, {"logvar", torch::zeros({4000, 2})}}, ctx).at("z");
+  CHECK(wide.std().item<double>() == doctest::Approx(1.0).epsilon(0.05));
+  CHECK(wide.mean().abs().item<double>() < 0.05);
+  // Gradients reach both inputs (the encoder learns through the draw).
+  auto m = torch::zeros({2, 3}, torch::requires_grad()), v = torch::zeros({2, 3}, torch::requires_grad());
+  draw->forward({{"mu", m}, {"logvar", v}}, ctx).at("z").pow(2).sum().backward();
+  CHECK(m.grad().abs().sum().item<double>() > 0);
+  CHECK(v.grad().abs().sum().item<double>() > 0);
+  // KL of N(0, 1) from itself is 0; a mean of 1 in each of 3 dimensions costs 3 / 2 a row, and a
+  // variance of e in one costs (e - 2) / 2.
+  CHECK(kl->forward({{"mu", torch::zeros({2, 3})}, {"logvar", torch::zeros({2, 3})}}, ctx)
+            .at("loss")
+            .item<double>() == doctest::Approx(0.0));
+  CHECK(kl->forward({{"mu", torch::ones({2, 3})}, {"logvar", torch::zeros({2, 3})}}, ctx)
+            .at("loss")
+            .item<double>() == doctest::Approx(1.5));
+  CHECK(kl->forward({{"mu", torch::zeros({1, 1})}, {"logvar", torch::ones({1, 1})}}, ctx)
+            .at("loss")
+            .item<double>() == doctest::Approx((std::exp(1.0) - 2) / 2));
+  CHECK(contains(error_of([&] {
+                   kl->forward({{"mu", torch::zeros({2, 3})}, {"logvar", torch::zeros({2, 4})}}, ctx);
+                 }),
+                 "one Gaussian per row"));
+}
+
+TEST_CASE("Spade.TheStyleGraphTrainsItsEncoderAndPaintsRandomStyles") {
+  const std::string graph = small_spade_graph("spade-labels2emoji-style");
+  const auto p = test::run_cli({"plan", graph});
+  REQUIRE_MESSAGE(p.exit_code == 0, p.err);
+  CHECK(contains(p.out, "updates: G, E"));  // the encoder learns in G's phase, through the KL term too
+  const std::string run = test::temp_dir("spade-style-run");
+  const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  // Rows: the map, G's painting in its emoji's style, one in a random style, the emoji.
+  CHECK(test::png_size(run + "/samples/step-00000002.png") == std::make_pair(4 * 66 + 2, 4 * 66 + 2));
+  const std::string in = test::temp_dir("spade-style-in"), out = test::temp_dir("spade-style-out");
+  demo_map(in);
+  const auto t = test::run_cli({"translate", graph, "--checkpoint", run, "--input", in, "--out", out});
+  REQUIRE_MESSAGE(t.exit_code == 0, t.err);
+  CHECK(test::png_size(out + "/smiley.png") == std::make_pair(64, 64));
 }

@@ -14,6 +14,7 @@ void register_patchgan_discriminator(ganglion::TypeRegistrar&);
 void register_concat(ganglion::TypeRegistrar&);
 void register_resnet_generator(ganglion::TypeRegistrar&);
 void register_spade_generator(ganglion::TypeRegistrar&);
+void register_spade_encoder(ganglion::TypeRegistrar&);
 void register_multiscale_discriminator(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
@@ -30,5 +31,6 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_concat(registrar);
   register_resnet_generator(registrar);
   register_spade_generator(registrar);
+  register_spade_encoder(registrar);
   register_multiscale_discriminator(registrar);
 }

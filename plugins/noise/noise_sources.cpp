@@ -64,10 +64,12 @@ class UniformNoise : public Source {
 
 void register_interpolate(ganglion::TypeRegistrar&);
 void register_categorical(ganglion::TypeRegistrar&);
+void register_reparameterize(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("noise", GANGLION_VERSION) {
   register_interpolate(registrar);
   register_categorical(registrar);
+  register_reparameterize(registrar);
   registrar.add(ganglion::node_type<ganglion::noise::NormalNoise>());
   registrar.add(ganglion::node_type<ganglion::noise::UniformNoise>());
 }
