@@ -46,6 +46,12 @@ def dependencies(files):
     return sorted(found)
 
 
+def newest_checkpoint(run_dir):
+    """The newest checkpoint's file name in a run directory ("" when there is none)."""
+    found = sorted(glob.glob(os.path.join(run_dir, "checkpoints", "step-*.pt")))
+    return os.path.basename(found[-1]) if found else ""
+
+
 def one_seed(args, seed, out_dir):
     run_dir = os.path.join(out_dir, f"seed-{seed}")
     include = ["--include", args.include] if args.include else []
@@ -57,10 +63,15 @@ def one_seed(args, seed, out_dir):
         with open(seconds_file) as f:
             seconds = float(f.read())
     else:
+        before = newest_checkpoint(run_dir)
         start = time.time()
         run([args.cli, "run", args.graph, *include, *overrides, "--out", run_dir, "--resume", "--threads", "1",
              "--log-format", "jsonl", *budget], run_dir + ".log")
         seconds = time.time() - start
+        if newest_checkpoint(run_dir) == before and os.path.exists(seconds_file):
+            # A run already at its budget: nothing trained, so keep the seconds of the run that did.
+            with open(seconds_file) as f:
+                seconds = float(f.read())
         with open(seconds_file, "w") as f:
             f.write(f"{seconds:.1f}\n")
     run([args.cli, "eval", args.graph, *include, *overrides, "--checkpoint", run_dir, "--threads", "1",
