@@ -79,11 +79,12 @@ class SpadeEncoder : public NetModule {
                                   " images (its param size)");
     if (spectral_) spectral_->refresh(is_training());
     namespace F = torch::nn::functional;
-    for (size_t i = 0; i < convs_->convs.size(); ++i) {
-      if (i > 0) x = F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2));
-      x = norms_[i]->forward(convs_->convs[i]->forward(x));
-    }
-    x = F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)).flatten(1);
+    // The official code activates before each convolution but the first and once after the last:
+    // the same as after every norm.
+    for (size_t i = 0; i < convs_->convs.size(); ++i)
+      x = F::leaky_relu(norms_[i]->forward(convs_->convs[i]->forward(x)),
+                        F::LeakyReLUFuncOptions().negative_slope(0.2));
+    x = x.flatten(1);
     return {{"mu", mu_->forward(x)}, {"logvar", logvar_->forward(x)}};
   }
 
