@@ -3,6 +3,8 @@
 // norm on its blocks only), and the labels -> emoji graph on a
 // slice translating the demo map scripts/make-demo-label-map.py paints; the image encoder for
 // style with its reparameterised code and KL term, and the graph that trains it.
+#include <ganglion/node_runner.h>
+
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
@@ -293,10 +295,15 @@ TEST_CASE("Reparameterize.AndTheKlTermKeepCodesNearThePrior") {
   CHECK(kl->forward({{"mu", torch::zeros({1, 1})}, {"logvar", torch::ones({1, 1})}}, ctx)
             .at("loss")
             .item<double>() == doctest::Approx((std::exp(1.0) - 2) / 2));
-  CHECK(contains(error_of([&] {
-                   kl->forward({{"mu", torch::zeros({2, 3})}, {"logvar", torch::zeros({2, 4})}}, ctx);
-                 }),
-                 "one Gaussian per row"));
+  // A mean and a log-variance of different widths are refused before either node runs (their
+  // contracts share B,Z).
+  for (const std::string type : {"losses/kl-divergence", "noise/reparameterize"}) {
+    NodeRunner runner("{\"type\": \"" + type + "\"}");
+    runner.input("mu", torch::zeros({2, 3})).input("logvar", torch::zeros({2, 4}));
+    const std::string error = error_of([&] { runner.run(); });
+    CHECK_MESSAGE(contains(error, "dimension Z is 4 in input \"logvar\" but 3 in input \"mu\""),
+                  type << ": " << error);
+  }
 }
 
 TEST_CASE("Spade.TheStyleGraphTrainsItsEncoderAndPaintsRandomStyles") {
