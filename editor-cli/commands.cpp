@@ -313,24 +313,41 @@ int sample_command(const ParsedArgs& args) {
       overrides.push_back(prefix + ".params={}");
     }
   }
-  // With --classes the graph is loaded again below; its warnings are printed then.
-  Graph graph = graph_of(args, registry, overrides, !args.has("classes"));
-  if (args.has("classes")) {
-    // The param each class-label source's contract names for it (noise/categorical's "pick").
-    std::vector<std::pair<std::string, std::string>> pickers;
+  // With --classes or --text the graph is loaded again below; its warnings are printed then.
+  const bool chooses = args.has("classes") || args.has("text");
+  Graph graph = graph_of(args, registry, overrides, !chooses);
+  // The param each chooser's contract names: a class-label source's (noise/categorical's "pick"),
+  // a caption source's (data/emoji-captions' "prompts").
+  const auto choose = [&](const char* option, const std::string& value,
+                          const std::string& (Contract::*param)() const, const char* what) {
+    bool any = false;
     for (const auto& node : graph.nodes)
-      if (!node.contract().classes_param_name().empty())
-        pickers.emplace_back(node.name, node.contract().classes_param_name());
-    if (pickers.empty())
-      throw UserError(
-          graph.file +
-          ": --classes: no node of this graph is a class-label source whose classes can be chosen "
-          "(its contract names a classes_param, as noise/categorical's does)");
-    for (const auto& [name, param] : pickers)
-      overrides.push_back("nodes." + name + ".params." + param + "=" +
-                          nlohmann::json(args.value("classes")).dump());
-    graph = graph_of(args, registry, overrides);
+      if (!(node.contract().*param)().empty()) {
+        overrides.push_back("nodes." + node.name + ".params." + (node.contract().*param)() + "=" +
+                            nlohmann::json(value).dump());
+        any = true;
+      }
+    if (!any) throw UserError(graph.file + ": --" + option + ": no node of this graph is " + what);
+  };
+  if (args.has("classes"))
+    choose("classes", args.value("classes"), &Contract::classes_param_name,
+           "a class-label source whose classes can be chosen (its contract names a classes_param, as "
+           "noise/categorical's does)");
+  if (args.has("text")) {
+    std::string captions;
+    for (const auto& caption : args.values("text")) {
+      if (caption.find('|') != std::string::npos)
+        throw UserError("--text \"" + caption +
+                        "\": a caption may not hold |; give each caption its own --text");
+      if (caption.find_first_not_of(" \t") == std::string::npos)
+        throw UserError("--text: a caption is empty");
+      captions += (captions.empty() ? "" : "|") + caption;
+    }
+    choose("text", captions, &Contract::text_param_name,
+           "a caption source whose captions can be chosen (its contract names a text_param, as "
+           "data/emoji-captions' does)");
   }
+  if (chooses) graph = graph_of(args, registry, overrides);
   const SamplesSpec* grid = graph.find_samples(grid_name);
   if (!grid)
     throw UserError(graph.file + ": the graph writes no samples: say what to sample with --from NODE[.PORT]");
@@ -534,6 +551,7 @@ int inspect_command(const ParsedArgs& args) {
   role(c.is_metric(), "a metric (evaluations run it)");
   role(c.is_default_writer(), "the default writer for its input's rank");
   role(!c.classes_param_name().empty(), "--classes sets its param " + c.classes_param_name());
+  role(!c.text_param_name().empty(), "sample --text sets its param " + c.text_param_name());
   if (!roles.empty()) out << "roles:    " << roles << "\n";
   out << "plugin:   " << t->plugin << " " << t->plugin_version << "\n";
   out << "file:     " << t->file << "\n\n";
@@ -619,7 +637,7 @@ std::vector<CommandSpec> commands() {
       {"sample",
        "GRAPH",
        "Draw samples from a trained graph into a file (a PNG grid by default); --classes asks for given "
-       "classes.",
+       "classes, --text for given captions.",
        "Samples come as during training (EMA weights, eval mode): by default one batch with the noise of "
        "the run's sample grids, or --count rows with fresh noise per batch. --from picks another output; "
        "--set seed=N other noise; --set outputs.samples.params.columns=10 the grid's width.",
@@ -629,6 +647,12 @@ std::vector<CommandSpec> commands() {
         {"classes", "LIST",
          "ask for these classes, e.g. 3 or 0,1,2 (row i of each batch gets the (i mod n)-th): sets the "
          "classes param of every class-label source (noise/categorical's pick)"},
+        {"text", "CAPTION",
+         "draw for this caption, e.g. \"red heart\" (row i of each batch gets the (i mod n)-th of the "
+         "captions "
+         "given): sets the text param of every caption source (data/emoji-captions' prompts); words its "
+         "vocabulary lacks become its unknown token",
+         true},
         {"count", "N", "rows to draw (default: one batch)"},
         {"seeds", "LIST",
          "one image per seed, e.g. 0-99 or 1,5,7: the same image for a seed every time (its code is N(0, 1) "

@@ -12,6 +12,8 @@ void register_progan_discriminator(ganglion::TypeRegistrar&);
 void register_unet_generator(ganglion::TypeRegistrar&);
 void register_patchgan_discriminator(ganglion::TypeRegistrar&);
 void register_concat(ganglion::TypeRegistrar&);
+void register_roll(ganglion::TypeRegistrar&);
+void register_mix(ganglion::TypeRegistrar&);
 void register_resnet_generator(ganglion::TypeRegistrar&);
 void register_spade_generator(ganglion::TypeRegistrar&);
 void register_spade_encoder(ganglion::TypeRegistrar&);
@@ -29,6 +31,8 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_unet_generator(registrar);
   register_patchgan_discriminator(registrar);
   register_concat(registrar);
+  register_roll(registrar);
+  register_mix(registrar);
   register_resnet_generator(registrar);
   register_spade_generator(registrar);
   register_spade_encoder(registrar);

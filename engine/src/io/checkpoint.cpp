@@ -66,6 +66,10 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step, cons
   torch::serialize::OutputArchive archive;
   executor.save(archive);
   nlohmann::json meta{{"step", step}, {"nodes", executor.node_states()}, {"format", 1}};
+  // What sources built from their data (a vocabulary): a resumed run and its samples keep it.
+  nlohmann::json derived = nlohmann::json::object();
+  for (const auto& [node, d] : executor.derived()) derived[node] = d.text;
+  if (!derived.empty()) meta["derived"] = derived;
   if (!run_state.empty()) meta["run"] = nlohmann::json::parse(run_state);
   archive.write("meta", c10::IValue(meta.dump()));
   const fs::path final_path = dir / step_name(step);
@@ -92,6 +96,8 @@ std::int64_t read_checkpoint(const std::string& path, Executor& executor, std::s
   if (!meta.is_object() || meta.value("format", 0) != 1 || !meta.contains("step"))
     throw UserError(path, "", "not a Ganglion checkpoint of format 1");
   executor.load(archive, path);
+  // Before the positions: a source reads from its position with what it adopted.
+  executor.adopt_derived(meta.value("derived", std::map<std::string, std::string>{}));
   executor.restore_node_states(meta.value("nodes", std::map<std::string, std::string>{}));
   if (run_state) *run_state = meta.contains("run") ? meta["run"].dump() : std::string();
   return meta["step"].get<std::int64_t>();

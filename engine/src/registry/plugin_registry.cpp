@@ -25,6 +25,11 @@ namespace {
 /// What is wrong with a contract's role declarations, or "": a role that names ports the
 /// contract lacks would fail only when the engine first uses it.
 std::string contract_mistake(const Contract& c) {
+  if (!c.text_param_name().empty()) {
+    const ParamSpec* p = c.find_param(c.text_param_name());
+    if (!p || p->type != ParamType::String)
+      return "its text_param(\"" + c.text_param_name() + "\") names no String param of the contract";
+  }
   const auto& split = c.style_split();
   if (!split.declared()) return {};
   const std::string what =

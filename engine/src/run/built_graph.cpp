@@ -50,6 +50,7 @@ BuiltGraph::BuiltGraph(const Graph& graph_, const Plan& plan_, torch::Device dev
   const size_t n = graph.nodes.size();
   functions.resize(n);
   sources.resize(n);
+  adopted.resize(n);
   per_phase.assign(n, 0);
   read_next_iteration.assign(n, {});
   for (const auto& node : graph.nodes)
@@ -112,6 +113,19 @@ NodeSetup BuiltGraph::setup_for(const NodeEntry& node) const {
   // Connected too, though absent in the first iteration.
   for (const auto& [port, ref] : node.previous_inputs) s.inputs.push_back(port);
   return s;
+}
+
+std::shared_ptr<Source> BuiltGraph::copy_source(int node) const {
+  const NodeEntry& n = graph.nodes[node];
+  auto copy = make_source(*n.type, setup_for(n));
+  if (!adopted[node].empty()) {
+    try {
+      copy->adopt(adopted[node]);
+    } catch (const std::exception& e) {
+      throw NodeFailure(describe(n) + " failed: " + message_of(e), n.pointer);
+    }
+  }
+  return copy;
 }
 
 const BuiltGraph::EmaPairs& BuiltGraph::ema_pairs(int m) {

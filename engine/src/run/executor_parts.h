@@ -90,6 +90,9 @@ struct BuiltGraph {
   NodeSetup setup_for(const NodeEntry& node) const;
   /// For module `module`: also the inputs that the nodes applying it connect, together.
   NodeSetup setup_for(int module) const;
+  /// A fresh copy of source node `node`, for sampling and evaluation: made from its params, with
+  /// what the training source adopted from a checkpoint.
+  std::shared_ptr<Source> copy_source(int node) const;
 
   /// (shadow, trained) tensors of a module's EMA, matched by name.
   struct EmaPairs {
@@ -108,6 +111,7 @@ struct BuiltGraph {
   std::vector<std::shared_ptr<Function>> functions;      ///< by node, where a function
   std::vector<std::shared_ptr<Source>> sources;          ///< by node, where a source
   std::vector<std::unique_ptr<Prefetcher>> prefetchers;  ///< by node, where a source runs ahead
+  std::vector<std::string> adopted;  ///< by node: what a source took from a checkpoint (adopt())
   std::vector<PortCheck> ports;                          ///< by node
   std::vector<BuiltOptimizer> optimizers;                ///< one per Graph::optimizers entry
   std::vector<char> per_phase;                           ///< by node: depends on a source drawn per phase

@@ -24,12 +24,12 @@ TensorMap Sampler::batch(int node, Context& ctx) {
   // large draw covers as much of the data set as it asks for.
   if (ctx.draw_ == 0) {
     if (first_batches_[node].empty()) {
-      auto copy = make_source(*n.type, built_.setup_for(n));
+      auto copy = built_.copy_source(node);
       first_batches_[node] = copy->next({}, ctx);
     }
     return first_batches_[node];
   }
-  if (ctx.draw_ == 1 || !sources_[node]) sources_[node] = make_source(*n.type, built_.setup_for(n));
+  if (ctx.draw_ == 1 || !sources_[node]) sources_[node] = built_.copy_source(node);
   return sources_[node]->next({}, ctx);
 }
 

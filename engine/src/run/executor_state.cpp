@@ -237,6 +237,34 @@ std::map<std::string, std::string> Executor::node_states() const {
   return out;
 }
 
+std::map<std::string, Source::Derived> Executor::derived() const {
+  std::map<std::string, Source::Derived> out;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (!built_->sources[i]) continue;
+    // Made when the source was, or adopted with its thread stopped: safe to read beside it.
+    Source::Derived d = built_->sources[i]->derived();
+    if (!d.text.empty()) out[graph_.nodes[i].name] = std::move(d);
+  }
+  return out;
+}
+
+void Executor::adopt_derived(const std::map<std::string, std::string>& texts) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    auto it = texts.find(graph_.nodes[i].name);
+    if (it == texts.end() || it->second.empty() || !built_->sources[i]) continue;
+    try {
+      if (built_->prefetchers[i])
+        built_->prefetchers[i]->adopt(it->second);
+      else
+        built_->sources[i]->adopt(it->second);
+      built_->adopted[i] = it->second;
+    } catch (const std::exception& e) {
+      throw UserError(describe(graph_.nodes[i]) + " cannot take what the run built from its data (" +
+                      message_of(e) + "): were its params changed since the run?");
+    }
+  }
+}
+
 void Executor::restore_node_states(const std::map<std::string, std::string>& states) {
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     auto it = states.find(graph_.nodes[i].name);

@@ -68,6 +68,14 @@ TensorMap Prefetcher::next() {
   return std::move(item.batch);
 }
 
+void Prefetcher::adopt(const std::string& derived) {
+  stop();
+  // Batches made ahead used what the source had built; they are made again.
+  source_->adopt(derived);
+  if (!consumed_position_.empty()) source_->seek(consumed_position_);
+  start();
+}
+
 void Prefetcher::seek(const std::string& position) {
   stop();
   source_->seek(position);

@@ -181,6 +181,10 @@ int train(const Graph& graph, const RunOptions& options) {
   if (options.resume && latest) step = read_checkpoint(latest->path, executor, &run_state);
   // Only once the checkpoint is known to fit: graph.json describes the checkpoints beside it.
   if (writes) write_text_atomically((run_dir / "graph.json").string(), graph.document.dump(2) + "\n");
+  // What sources built from their data (a vocabulary), readable beside the checkpoints that keep it.
+  if (writes)
+    for (const auto& [node, d] : executor.derived())
+      write_text_atomically((run_dir / (node + "." + d.file_name)).string(), d.text);
   // Each grid's writer is made before training, so a writer that rejects its params fails now
   // (its extension names the files).
   std::vector<std::string> extensions;

@@ -179,6 +179,9 @@ class Contract {
   Contract& default_writer(bool value = true);
   /// The param of a class-label source that `ganglion sample --classes` sets.
   Contract& classes_param(std::string name);
+  /// The String param of a caption source that `ganglion sample --text` sets to the user's
+  /// captions, separated by "|".
+  Contract& text_param(std::string name);
   /// The Int param of a writer that says how many images make a row (io/png-grid's "columns"): a
   /// samples grid of rows from several outputs sets it to their batch size unless the graph does.
   Contract& row_length_param(std::string name);
@@ -201,6 +204,7 @@ class Contract {
   bool is_metric() const { return metric_; }
   bool is_default_writer() const { return default_writer_; }
   const std::string& classes_param_name() const { return classes_param_; }
+  const std::string& text_param_name() const { return text_param_; }
   const std::string& row_length_param_name() const { return row_length_param_; }
   /// The ports and buffer of style_split(); empty names when the module declares none.
   struct StyleSplit {
@@ -225,7 +229,7 @@ class Contract {
   bool second_order_ = false;
   std::string family_;
   bool counts_rows_ = false, metric_ = false, default_writer_ = false;
-  std::string classes_param_, row_length_param_;
+  std::string classes_param_, row_length_param_, text_param_;
   StyleSplit style_split_;
 
   template <class T>
@@ -318,6 +322,7 @@ inline Contract& Contract::counts_rows(bool value) { return set(counts_rows_, st
 inline Contract& Contract::metric(bool value) { return set(metric_, std::move(value)); }
 inline Contract& Contract::default_writer(bool value) { return set(default_writer_, std::move(value)); }
 inline Contract& Contract::classes_param(std::string name) { return set(classes_param_, std::move(name)); }
+inline Contract& Contract::text_param(std::string name) { return set(text_param_, std::move(name)); }
 inline Contract& Contract::row_length_param(std::string name) {
   return set(row_length_param_, std::move(name));
 }

@@ -167,6 +167,20 @@ class Source {
   virtual std::string position() const { return {}; }
   /// Continues from a position returned by position().
   virtual void seek(const std::string& position) { (void)position; }
+
+  /// What the source built from its data when it was made and the run must keep unchanged (a
+  /// tokenizer's vocabulary): a file name and its text ("" = nothing). The engine writes it into
+  /// the run directory as NODE.FILE_NAME, keeps it in every checkpoint, and hands it back through
+  /// adopt() to a resumed run and to the copies that sampling and evaluation make, so that all of
+  /// them read the data alike even where the data set changed since the run began.
+  struct Derived {
+    std::string file_name;
+    std::string text;
+  };
+  virtual Derived derived() const { return {}; }
+  /// Takes over what derived() returned in the run being continued; throws std::invalid_argument
+  /// when it does not fit the source's params.
+  virtual void adopt(const std::string& text) { (void)text; }
 };
 
 /// Writes a tensor (samples, say) to a file whose path the engine chooses. The engine writes to a

@@ -96,6 +96,11 @@ class Executor {
   /// The state of every stateful node (data positions, a function's own state), by node name.
   std::map<std::string, std::string> node_states() const;
   void restore_node_states(const std::map<std::string, std::string>& states);
+  /// What each source built from its data (Source::derived(): a vocabulary), by node name.
+  std::map<std::string, Source::Derived> derived() const;
+  /// Hands a checkpoint's derived texts to the sources of the same names, and to the copies
+  /// that sampling and evaluation make of them. Throws UserError naming a source that refuses.
+  void adopt_derived(const std::map<std::string, std::string>& texts);
 
   const std::vector<std::shared_ptr<NetModule>>& modules() const;
   /// EMA shadows by module index (null where a module keeps none).

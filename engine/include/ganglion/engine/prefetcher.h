@@ -28,6 +28,9 @@ class Prefetcher {
   std::string position() const { return consumed_position_; }
   /// Continues from `position` (stops the thread, seeks, starts again).
   void seek(const std::string& position);
+  /// Hands `derived` to the source's adopt() (stops the thread, adopts, reads again from the
+  /// position of the last batch returned).
+  void adopt(const std::string& derived);
 
  private:
   void start();

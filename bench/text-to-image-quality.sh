@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# GAN-INT-CLS on the captioned Twitter emoji (graphs/gan-int-cls-emoji.json, or another graph with
+# the same T and G given as GRAPH), several seeds at a fixed number of iterations, scored on the
+# 192 held-out emoji by graphs/probes/text-to-image-quality.json: R-precision by a matcher trained
+# apart from the GAN's encoder (graphs/text-encoder-emoji.json with seed 2, trained here first into
+# runs/text-encoder-emoji-probe), with the real images' ceiling and the shuffled captions' floor,
+# and the category classifier's accuracy and FD. bench/seeds.py trains runs/text-encoder-emoji and
+# runs/classifier-emoji first where they are missing. Runs go to runs/seeds/NAME-STEPS, the report
+# to the same name .txt in runs/.
+#   [JOBS=2] [GRAPH=graphs/gan-int-cls-emoji.json] bench/text-to-image-quality.sh [STEPS] [SEEDS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-2000}
+shift || true
+seeds=("$@")
+((${#seeds[@]})) || seeds=(1 2 3)
+graph=${GRAPH:-graphs/gan-int-cls-emoji.json}
+name=$(basename "$graph" .json)-$steps
+mkdir -p runs
+if ! ls runs/text-encoder-emoji-probe/checkpoints/step-*.pt > /dev/null 2>&1; then
+  echo "training runs/text-encoder-emoji-probe first (the probe's matcher, seed 2)"
+  build/editor-cli/ganglion run graphs/text-encoder-emoji.json --set seed=2 --out runs/text-encoder-emoji-probe \
+    --resume --log-format jsonl > runs/text-encoder-emoji-probe.log 2>&1
+fi
+bench/seeds.py "$graph" --include graphs/probes/text-to-image-quality.json \
+  --set steps="$steps" --set outputs.checkpoint.every=500 --jobs "${JOBS:-2}" --seeds "${seeds[@]}" \
+  --name "$name" | tee "runs/$name.txt"
