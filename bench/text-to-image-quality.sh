@@ -7,7 +7,10 @@
 # and the category classifier's accuracy and FD. bench/seeds.py trains runs/text-encoder-emoji and
 # runs/classifier-emoji first where they are missing. Runs go to runs/seeds/NAME-STEPS, the report
 # to the same name .txt in runs/.
-#   [JOBS=2] [GRAPH=graphs/gan-int-cls-emoji.json] bench/text-to-image-quality.sh [STEPS] [SEEDS...]
+# SIZE=32 trains and scores at 32x32 instead of the graph's 64x64 (G, D, the data and the probe's
+# held-out images; the probe's matcher and classifier, trained at 64, then read 32x32 images, the
+# real ones as the generated ones): about five times faster on a CPU. The name gets -32.
+#   [JOBS=2] [SIZE=64|32] [GRAPH=graphs/gan-int-cls-emoji.json] bench/text-to-image-quality.sh [STEPS] [SEEDS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-2000}
@@ -15,7 +18,14 @@ shift || true
 seeds=("$@")
 ((${#seeds[@]})) || seeds=(1 2 3)
 graph=${GRAPH:-graphs/gan-int-cls-emoji.json}
+size=${SIZE:-64}
 name=$(basename "$graph" .json)-$steps
+sizes=()
+if [[ $size != 64 ]]; then
+  name=$name-$size
+  sizes=(--set modules.G.params.resolution="$size" --set modules.D.params.resolution="$size"
+    --set nodes.batch.params.size="$size" --set nodes.held_out.params.size="$size")
+fi
 mkdir -p runs
 if ! ls runs/text-encoder-emoji-probe/checkpoints/step-*.pt > /dev/null 2>&1; then
   echo "training runs/text-encoder-emoji-probe first (the probe's matcher, seed 2)"
@@ -23,5 +33,5 @@ if ! ls runs/text-encoder-emoji-probe/checkpoints/step-*.pt > /dev/null 2>&1; th
     --resume --log-format jsonl > runs/text-encoder-emoji-probe.log 2>&1
 fi
 bench/seeds.py "$graph" --include graphs/probes/text-to-image-quality.json \
-  --set steps="$steps" --set outputs.checkpoint.every=500 --jobs "${JOBS:-2}" --seeds "${seeds[@]}" \
+  --set steps="$steps" --set outputs.checkpoint.every=500 "${sizes[@]}" --jobs "${JOBS:-2}" --seeds "${seeds[@]}" \
   --name "$name" | tee "runs/$name.txt"

@@ -670,7 +670,8 @@ std::vector<CommandSpec> commands() {
          "comma-separated (default middle,fine: rows keep their coarse styles)"},
         {"interpolate", "SEEDS",
          "interpolation frames through these seeds in order, frameNNNN.png into --out (a folder; default "
-         "interpolation-step-N)"},
+         "interpolation-step-N); one seed with two --text captions or more: frames from caption to caption "
+         "with that seed's noise"},
         {"frames", "N", "frames from one seed to the next (default 30)"},
         {"video", "FILE",
          "with --interpolate, the frames as a Motion-JPEG AVI too (default: beside the frames' folder, "

@@ -150,6 +150,33 @@ class StyleGenerator {
     return {torch::cat(images), styles.empty() ? torch::Tensor() : torch::cat(styles)};
   }
 
+  /// Makes the node's other inputs (a caption's embedding) frames between their rows: `frames`
+  /// from row k to row k + 1 for k < keys - 1, then row keys - 1 (the rows of the run's sample
+  /// draw, row i from the i-th caption given to --text). Integer inputs (labels) are refused.
+  void interpolate_other_inputs(std::int64_t keys, std::int64_t frames) {
+    for (size_t i = 0; i < others_.size(); ++i) {
+      const auto& rows = others_[i];
+      if (!rows.is_floating_point())
+        throw UserError(graph_.file, graph_.nodes[node_].pointer,
+                        "--interpolate between captions: input " + other_ports_[i] + " of node \"" +
+                            graph_.nodes[node_].name + "\" is " +
+                            std::string(c10::toString(rows.scalar_type())) +
+                            ", which cannot be interpolated");
+      if (rows.size(0) < keys)
+        throw UserError(graph_.file, graph_.nodes[node_].pointer,
+                        "--interpolate between captions: the sample draw has " +
+                            std::to_string(rows.size(0)) + " rows, fewer than the " + std::to_string(keys) +
+                            " captions");
+      std::vector<torch::Tensor> out;
+      for (std::int64_t k = 0; k + 1 < keys; ++k)
+        for (std::int64_t f = 0; f < frames; ++f)
+          out.push_back(rows.narrow(0, k, 1).lerp(rows.narrow(0, k + 1, 1),
+                                                  static_cast<double>(f) / static_cast<double>(frames)));
+      out.push_back(rows.narrow(0, keys - 1, 1));
+      others_[i] = torch::cat(out);
+    }
+  }
+
   /// The styles of codes z, pulled towards the mean style by psi (1: as mapped).
   torch::Tensor styles(const torch::Tensor& z, double psi) {
     auto ws = run(z).second;
@@ -385,10 +412,15 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
     return 0;
   }
 
-  // --interpolate: frames between consecutive seeds, linear in W or spherical in Z.
+  // --interpolate: frames between consecutive seeds, linear in W or spherical in Z; or with one
+  // seed and several --text captions, frames between the captions' embeddings with that seed's
+  // noise (Reed et al.'s interpolations).
   const auto seeds = parse_number_list(args.value("interpolate"), "interpolate");
-  if (seeds.size() < 2)
-    throw UserError("--interpolate " + args.value("interpolate") + ": give two seeds or more");
+  const auto captions = static_cast<std::int64_t>(args.has("text") ? args.values("text").size() : 0);
+  const bool between_captions = seeds.size() == 1 && captions >= 2;
+  if (seeds.size() < 2 && !between_captions)
+    throw UserError("--interpolate " + args.value("interpolate") +
+                    ": give two seeds or more, or one seed and two --text captions or more");
   const auto frames = whole_option(args, "frames", 30, 1, 10000);
   const auto fps = whole_option(args, "fps", 30, 1, 240);
   // The video beside the frames where the images plugin has io/video (OpenCV's videoio).
@@ -398,6 +430,38 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
     throw UserError("--video " + video_option +
                     ": this build has no io/video writer (the images plugin needs OpenCV's videoio: install "
                     "libopencv-videoio-dev and rebuild), or give --video none");
+  // The frames, their sheet and their video, for either kind.
+  const auto finish = [&](const torch::Tensor& images, const std::string& what) {
+    const std::string folder =
+        prepare_folder(args.value("out", (base / ("interpolation" + suffix)).string()));
+    for (std::int64_t i = 0; i < images.size(0); ++i)
+      write_samples(
+          graph, grid, images.narrow(0, i, 1),
+          (fs::path(folder) / ("frame" + padded(static_cast<std::uint64_t>(i)) + extension)).string());
+    std::printf("wrote %lld frames into %s (%s) at step %lld\n", static_cast<long long>(images.size(0)),
+                folder.c_str(), what.c_str(), static_cast<long long>(step));
+    write_sheet(args, graph, grid, images);
+    if (video_option == "none") return 0;
+    if (!video) {
+      std::printf("no video: the images plugin was built without OpenCV's videoio (libopencv-videoio-dev)\n");
+      return 0;
+    }
+    const std::string video_file =
+        video_option.empty()
+            ? (fs::path(folder).parent_path() / (fs::path(folder).filename().string() + ".avi")).string()
+            : video_option;
+    write_video(*video, images, fps, video_file);
+    std::printf("wrote %s (%lld frames at %lld fps)\n", video_file.c_str(),
+                static_cast<long long>(images.size(0)), static_cast<long long>(fps));
+    return 0;
+  };
+  if (between_captions) {
+    if (args.has("space")) throw UserError("--space goes with an interpolation between seeds, not captions");
+    generator.interpolate_other_inputs(captions, frames);
+    const auto z = generator.code(seeds[0]).expand({(captions - 1) * frames + 1, -1}).contiguous();
+    return finish(generator.run(z).first,
+                  std::to_string(captions) + " captions, seed " + args.value("interpolate"));
+  }
   const std::string space = args.value("space", "w");
   if (space != "w" && space != "z")
     throw UserError("--space " + space + ": expected w (linear) or z (spherical)");
@@ -421,30 +485,10 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   if (space == "w") ws.push_back(keys.narrow(0, keys.size(0) - 1, 1));
   const auto all_z = torch::cat(zs);
   const auto all_w = space == "w" ? torch::cat(ws) : generator.styles(all_z, psi);
-  const auto images = generator.run(all_z, all_w).first;
-  const std::string folder = prepare_folder(args.value("out", (base / ("interpolation" + suffix)).string()));
-  for (std::int64_t i = 0; i < images.size(0); ++i)
-    write_samples(
-        graph, grid, images.narrow(0, i, 1),
-        (fs::path(folder) / ("frame" + padded(static_cast<std::uint64_t>(i)) + extension)).string());
-  std::printf("wrote %lld frames into %s (seeds %s, %s in %s, truncation %g) at step %lld\n",
-              static_cast<long long>(images.size(0)), folder.c_str(), args.value("interpolate").c_str(),
-              space == "w" ? "linear" : "spherical", space == "w" ? "W" : "Z", psi,
-              static_cast<long long>(step));
-  write_sheet(args, graph, grid, images);
-  if (video_option == "none") return 0;
-  if (!video) {
-    std::printf("no video: the images plugin was built without OpenCV's videoio (libopencv-videoio-dev)\n");
-    return 0;
-  }
-  const std::string video_file =
-      video_option.empty()
-          ? (fs::path(folder).parent_path() / (fs::path(folder).filename().string() + ".avi")).string()
-          : video_option;
-  write_video(*video, images, fps, video_file);
-  std::printf("wrote %s (%lld frames at %lld fps)\n", video_file.c_str(),
-              static_cast<long long>(images.size(0)), static_cast<long long>(fps));
-  return 0;
+  char what[200];
+  std::snprintf(what, sizeof what, "seeds %s, %s in %s, truncation %g", args.value("interpolate").c_str(),
+                space == "w" ? "linear" : "spherical", space == "w" ? "W" : "Z", psi);
+  return finish(generator.run(all_z, all_w).first, what);
 }
 
 }  // namespace ganglion::cli

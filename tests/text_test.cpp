@@ -149,6 +149,12 @@ TEST_CASE("EmojiCaptions.VariableLengthBatchesOfDrawnCaptions") {
     CHECK(tokens[i].slice(0, 0, n).gt(Vocabulary::kUnknown).all().item<bool>());  // train words known
   }
   CHECK(first.at("emoji")[0].item<int64_t>() == 0);
+  // Rows of one caption id have one caption (the same tokens), rows of two ids two.
+  const auto ids = first.at("caption");
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      CHECK((ids[i].item<int64_t>() == ids[j].item<int64_t>()) ==
+            (row(tokens, lengths, i) == row(tokens, lengths, j)));
   // Each epoch draws each emoji's caption anew: over eight epochs emoji 0 gets several.
   std::set<std::vector<int64_t>> seen{row(tokens, lengths, 0)};
   for (int epoch = 1; epoch < 8; ++epoch) {
@@ -285,6 +291,10 @@ TEST_CASE("ImageTextMatching.TruePairsOnTheDiagonal") {
     // Without the ids the twins are each other's negatives, and one of them loses.
     CHECK(runner.input("image", twins).input("text", twins).run().at("accuracy").item<double>() < 1.0);
     CHECK(with_ids.at("accuracy").item<double>() == doctest::Approx(1.0));
+    NodeRunner with_caption("{\"type\": \"losses/image-text-matching\", \"params\": {\"form\": \"" + form +
+                            "\"}}");
+    const auto by_text = with_caption.input("image", twins).input("text", twins).input("caption", ids).run();
+    CHECK(by_text.at("accuracy").item<double>() == doctest::Approx(1.0));
   }
   // Gradients reach both encoders.
   NodeRunner runner(R"({"type": "losses/image-text-matching"})");
@@ -417,7 +427,8 @@ TEST_CASE("GanIntCls.TrainsWithTheFrozenEncoderAndDrawsForCaptions") {
   const std::string heart = draw("red heart", test::temp_dir("int-cls-heart"));
   CHECK(!heart.empty());
   CHECK(draw("red heart", test::temp_dir("int-cls-heart-again")) == heart);
-  CHECK(draw("a yellow face with a hat", test::temp_dir("int-cls-hat")) != heart);
+  const std::string hat = draw("a yellow face with a hat", test::temp_dir("int-cls-hat"));
+  CHECK(hat != heart);
   const auto grid = test::run_cli({"sample", graph, "--checkpoint", run, "--text", "red heart", "--text",
                                    "grinning face", "--count", "4", "--out", run + "/captions.png"});
   REQUIRE_MESSAGE(grid.exit_code == 0, grid.err);

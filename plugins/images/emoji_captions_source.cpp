@@ -86,7 +86,10 @@ class EmojiCaptionsSource : public OrderedSource {
         .output("label", DType::Long, "B", "category of each emoji, as data/emoji's label")
         .output("style", DType::Long, "B", "drawing style of each image: its place in param styles")
         .output("emoji", DType::Long, "B",
-                "which emoji each row shows (its entry in emoji.json): rows of one emoji share captions");
+                "which emoji each row shows (its entry in emoji.json): rows of one emoji share captions")
+        .output("caption", DType::Long, "B",
+                "which caption each row has: rows of one text have one id, whatever their emoji (a category "
+                "caption is many emoji's)");
     emoji_selection_params(c)
         .param_string(
             "captions", std::string("name,short_names,category"),
@@ -177,6 +180,11 @@ class EmojiCaptionsSource : public OrderedSource {
                                       std::to_string(prompts_.size()) +
                                       " is empty (captions are separated by |)");
     }
+    // Caption ids: places in the sorted list of every distinct text a row can have.
+    for (const auto& options : captions_) texts_.insert(texts_.end(), options.begin(), options.end());
+    texts_.insert(texts_.end(), prompts_.begin(), prompts_.end());
+    std::sort(texts_.begin(), texts_.end());
+    texts_.erase(std::unique(texts_.begin(), texts_.end()), texts_.end());
     order_items(s, static_cast<int64_t>(images_.size()), batch_);
   }
 
@@ -185,7 +193,7 @@ class EmojiCaptionsSource : public OrderedSource {
     const std::vector<int64_t> items = order_->next(batch_, &ids);
     const int64_t count = static_cast<int64_t>(items.size());
     auto images = torch::empty({count, channels_, size_, size_}, torch::kFloat);
-    std::vector<int64_t> labels(count), styles(count), which(count), lengths(count);
+    std::vector<int64_t> labels(count), styles(count), which(count), lengths(count), caption_ids(count);
     std::vector<std::vector<int64_t>> tokens(count);
     parallel_decode(count, threads_, [&](int64_t i) {
       const auto& image = images_[items[i]];
@@ -193,7 +201,9 @@ class EmojiCaptionsSource : public OrderedSource {
       labels[i] = image.label;
       styles[i] = image.style;
       which[i] = image.emoji;
-      tokens[i] = vocabulary_.encode(caption_for(i, image.emoji, ids[i]));
+      const std::string& caption = caption_for(i, image.emoji, ids[i]);
+      caption_ids[i] = std::lower_bound(texts_.begin(), texts_.end(), caption) - texts_.begin();
+      tokens[i] = vocabulary_.encode(caption);
       if (tokens[i].empty()) tokens[i].push_back(text::Vocabulary::kUnknown);  // only blank text does this
       if (max_length_ > 0 && static_cast<int64_t>(tokens[i].size()) > max_length_)
         tokens[i].resize(max_length_);
@@ -209,7 +219,8 @@ class EmojiCaptionsSource : public OrderedSource {
             {"lengths", torch::tensor(lengths, torch::kLong)},
             {"label", torch::tensor(labels, torch::kLong)},
             {"style", torch::tensor(styles, torch::kLong)},
-            {"emoji", torch::tensor(which, torch::kLong)}};
+            {"emoji", torch::tensor(which, torch::kLong)},
+            {"caption", torch::tensor(caption_ids, torch::kLong)}};
   }
 
   Derived derived() const override { return {"vocabulary.json", vocabulary_.to_json()}; }
@@ -239,6 +250,7 @@ class EmojiCaptionsSource : public OrderedSource {
   std::vector<EmojiIndex::Image> images_;
   std::vector<std::vector<std::string>> captions_;  ///< by emoji.json entry
   std::vector<std::string> prompts_;
+  std::vector<std::string> texts_;  ///< every caption a row can have, sorted: caption ids
   text::Vocabulary vocabulary_;
 };
 

@@ -2,7 +2,8 @@
 // beside an image encoder (Reed et al.'s DS-SJE, with a hinge; or the softmax form of later
 // work). Within a batch each image should score its own caption above every other row's caption,
 // and each caption its own image above the other images. Rows of the same emoji (input same) are
-// never each other's negatives: their captions may be equal.
+// never each other's negatives (their captions may be equal), nor rows of one caption text (input
+// caption: a category caption that several emoji share).
 #include <ganglion/plugin.h>
 
 namespace ganglion::text {
@@ -18,6 +19,9 @@ class ImageTextMatching : public Function {
         .input("text", DType::Float, "B,E", "caption embeddings, row i the caption of image i")
         .optional_input("same", DType::Long, "B",
                         "an id per row (data/emoji-captions' emoji): rows of one id are not negatives")
+        .optional_input("caption", DType::Long, "B",
+                        "an id per caption text (data/emoji-captions' caption): rows of one text are not "
+                        "negatives either")
         .output("loss", DType::Float, "", "the mean of the image-to-text and text-to-image terms")
         .output("accuracy", DType::Float, "",
                 "how often the true pair scores highest, in both directions (0 to 1; no gradient)")
@@ -60,6 +64,9 @@ class ImageTextMatching : public Function {
     const auto same = in.find("same");
     if (same != in.end() && same->second.defined())
       negative = negative & (same->second.unsqueeze(0) != same->second.unsqueeze(1));
+    const auto caption = in.find("caption");
+    if (caption != in.end() && caption->second.defined())
+      negative = negative & (caption->second.unsqueeze(0) != caption->second.unsqueeze(1));
     const auto right = scores.diagonal();
     torch::Tensor loss;
     if (form_ == "hinge") {

@@ -3,6 +3,8 @@
 // similarity of an image-text matching model's embeddings; the share of images whose own caption
 // ranks first (R = 1 relevant caption). Fed real held-out images it measures the matcher (the
 // ceiling), fed generated ones the generator, fed shuffled captions the floor (1 / candidates).
+// Candidates are captions of other emoji and of other texts: a category caption that several
+// emoji share is not a rival to itself.
 #include <ganglion/plugin.h>
 
 namespace ganglion::text {
@@ -20,6 +22,10 @@ class RPrecision : public Function {
         .optional_input("same", DType::Long, "N",
                         "an id per row (data/emoji-captions' emoji): rows of one id are never drawn as "
                         "another's candidates")
+        .optional_input(
+            "caption", DType::Long, "N",
+            "an id per caption text (data/emoji-captions' caption): a caption equal to a row's own "
+            "is never drawn as its candidate")
         .output("r_precision", DType::Float, "", "share of images whose own caption ranks first, 0..1")
         .param_int("candidates", 100, 2, 1 << 20, "captions ranked for each image, its own included");
   }
@@ -37,16 +43,22 @@ class RPrecision : public Function {
                                    ? same_it->second.to(torch::kCPU)
                                    : torch::arange(n, torch::kLong);
     const auto ids = same.accessor<int64_t, 1>();
+    const auto caption_it = in.find("caption");
+    const torch::Tensor texts = caption_it != in.end() && caption_it->second.defined()
+                                    ? caption_it->second.to(torch::kCPU)
+                                    : torch::arange(n, torch::kLong);
+    const auto text_ids = texts.accessor<int64_t, 1>();
     int64_t hits = 0;
     std::vector<int64_t> others;
     for (int64_t i = 0; i < n; ++i) {
       others.clear();
       for (int64_t j = 0; j < n; ++j)
-        if (ids[j] != ids[i]) others.push_back(j);
+        if (ids[j] != ids[i] && text_ids[j] != text_ids[i]) others.push_back(j);
       if (static_cast<int64_t>(others.size()) < candidates_ - 1)
-        throw std::invalid_argument("row " + std::to_string(i) + " has " + std::to_string(others.size()) +
-                                    " rows of other ids to draw from but param candidates asks for " +
-                                    std::to_string(candidates_ - 1) + ": draw more samples or ask for fewer");
+        throw std::invalid_argument(
+            "row " + std::to_string(i) + " has " + std::to_string(others.size()) +
+            " rows of other ids and texts to draw from but param candidates asks for " +
+            std::to_string(candidates_ - 1) + ": draw more samples or ask for fewer");
       // candidates - 1 of them without repeats: a partial Fisher-Yates from the node's generator.
       const auto draws = torch::randint(1LL << 62, {candidates_ - 1}, ctx.generator(), torch::kLong);
       const auto r = draws.accessor<int64_t, 1>();
