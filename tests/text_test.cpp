@@ -444,3 +444,35 @@ TEST_CASE("SampleText.AGraphWithoutCaptionsSaysSo") {
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "--text: no node of this graph is a caption source"));
 }
+
+TEST_CASE("GanIntCls.SamplingReadsWithTheRunsVocabularyWhenTheDataChanges") {
+  REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
+  const std::string folder = fake_emoji("int-cls-data", 24, "HAPPY");
+  auto g = test::shipped_graph("gan-int-cls-emoji");
+  g.erase("$schema");
+  g["modules"]["T"].erase("weights");  // a fixed random encoder will do: only the tokens matter here
+  for (const char* m : {"G", "D"}) {
+    g["modules"][m]["params"]["resolution"] = 16;
+    g["modules"][m]["params"]["width"] = 8;
+  }
+  g["nodes"]["batch"]["params"]["folder"] = folder;
+  g["nodes"]["batch"]["params"]["size"] = 16;
+  g["nodes"]["batch"]["params"]["batch"] = 4;
+  g["outputs"]["checkpoint"] = {{"every", 2}};
+  const std::string graph = test::write_temp("int-cls-fake.json", g.dump());
+  const std::string run = test::temp_dir("int-cls-fake-run");
+  const auto r = test::run_cli({"run", graph, "--out", run, "--steps", "2", "--threads", "1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto draw = [&](const std::string& out) {
+    const auto s = test::run_cli({"sample", graph, "--checkpoint", run, "--text", "happy face number 3",
+                                  "--seeds", "3", "--out", out});
+    REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+    return test::read_file(out + "/seed0003.png");
+  };
+  const std::string before = draw(test::temp_dir("int-cls-before"));
+  // A vocabulary built from the changed data would lack "happy" (its <unk> draws another image).
+  fs::remove_all(folder);
+  fake_emoji("int-cls-data", 24, "SAD");
+  CHECK(draw(test::temp_dir("int-cls-after")) == before);
+  CHECK(contains(test::read_file(run + "/batch.vocabulary.json"), "\"happy\""));
+}
