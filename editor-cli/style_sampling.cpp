@@ -374,7 +374,16 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
     return 0;
   }
 
-  generator.require_split(args.has("style-mix") ? "--style-mix" : "--interpolate");
+  // Frames between captions move the condition, not the style: no split needed.
+  const auto interpolated = args.has("interpolate")
+                                ? parse_number_list(args.value("interpolate"), "interpolate")
+                                : std::vector<std::uint64_t>{};
+  const bool between_captions =
+      interpolated.size() == 1 && args.has("text") && args.values("text").size() >= 2;
+  if (args.has("interpolate") && interpolated.size() < 2 && !between_captions)
+    throw UserError("--interpolate " + args.value("interpolate") +
+                    ": give two seeds or more, or one seed and two --text captions or more");
+  if (!between_captions) generator.require_split(args.has("style-mix") ? "--style-mix" : "--interpolate");
   if (args.has("style-mix")) {
     if (!args.has("mix-columns"))
       throw UserError("--style-mix ROWS needs --mix-columns SEEDS, the styles' sources");
@@ -417,7 +426,6 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   // noise (Reed et al.'s interpolations).
   const auto seeds = parse_number_list(args.value("interpolate"), "interpolate");
   const auto captions = static_cast<std::int64_t>(args.has("text") ? args.values("text").size() : 0);
-  const bool between_captions = seeds.size() == 1 && captions >= 2;
   if (seeds.size() < 2 && !between_captions)
     throw UserError("--interpolate " + args.value("interpolate") +
                     ": give two seeds or more, or one seed and two --text captions or more");

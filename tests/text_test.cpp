@@ -429,6 +429,21 @@ TEST_CASE("GanIntCls.TrainsWithTheFrozenEncoderAndDrawsForCaptions") {
   CHECK(draw("red heart", test::temp_dir("int-cls-heart-again")) == heart);
   const std::string hat = draw("a yellow face with a hat", test::temp_dir("int-cls-hat"));
   CHECK(hat != heart);
+  // Frames from one caption to the next with one seed's noise: the ends are those captions' images.
+  const std::string frames = test::temp_dir("int-cls-frames");
+  const auto between = test::run_cli({"sample", graph, "--checkpoint", run, "--text", "red heart", "--text",
+                                      "a yellow face with a hat", "--interpolate", "3", "--frames", "4",
+                                      "--out", frames, "--video", "none"});
+  REQUIRE_MESSAGE(between.exit_code == 0, between.err);
+  CHECK(test::read_file(frames + "/frame0000.png") == heart);
+  CHECK(test::read_file(frames + "/frame0004.png") == hat);
+  CHECK(test::read_file(frames + "/frame0002.png") != heart);
+  CHECK(test::read_file(frames + "/frame0002.png") != hat);
+  CHECK_FALSE(fs::exists(frames + "/frame0005.png"));
+  const auto one =
+      test::run_cli({"sample", graph, "--checkpoint", run, "--text", "red heart", "--interpolate", "3"});
+  CHECK(one.exit_code == 2);
+  CHECK(contains(one.err, "one seed and two --text captions or more"));
   const auto grid = test::run_cli({"sample", graph, "--checkpoint", run, "--text", "red heart", "--text",
                                    "grinning face", "--count", "4", "--out", run + "/captions.png"});
   REQUIRE_MESSAGE(grid.exit_code == 0, grid.err);
