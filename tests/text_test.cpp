@@ -206,6 +206,40 @@ TEST_CASE("EmojiCaptions.TheVocabularyComesFromTheTrainingSide") {
                  "unknown kind \"emoji\""));
 }
 
+TEST_CASE("EmojiCaptions.MalformedWordsInEmojiJson") {
+  REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
+  const std::string dir = test::temp_dir("captions-malformed");
+  fs::create_directories(dir + "/img/twitter/64");
+  fs::copy_file(kEmoji + "/img/twitter/64/1f600.png", dir + "/img/twitter/64/a.png");
+  const auto with_index = [&](const std::string& index, std::map<std::string, ParamValue> params) {
+    std::ofstream(dir + "/emoji.json") << index;
+    params["folder"] = dir;
+    params["batch"] = std::int64_t{1};
+    return error_of([&] { captions(params); });
+  };
+  // Words of the wrong type are no words; an emoji left with no caption of the kinds asked for is
+  // refused, naming the entry; an emoji with another kind of caption is fine.
+  const std::string odd = R"([{"image": "a.png", "category": "A", "has_img_twitter": true, "name": 7,
+                              "short_names": "grin", "subcategory": ["x"]},
+                             {"image": "a.png", "category": "A", "has_img_twitter": true, "name": "Grin"}])";
+  CHECK(
+      contains(with_index(odd, {{"split", std::string("all")}}), "emoji.json: /0: the emoji has no caption"));
+  const std::string shorts =
+      R"([{"image": "a.png", "category": "A", "has_img_twitter": true, "short_names": ["grin"]},
+          {"image": "a.png", "category": "A", "has_img_twitter": true, "short_names": ["beam"]}])";
+  CHECK(with_index(shorts, {{"captions", std::string("name,short_names")}}).empty());
+  // The vocabulary comes from the training side: with emoji 0 alone, that side is empty.
+  CHECK(contains(
+      with_index(R"([{"image": "a.png", "category": "A", "has_img_twitter": true, "name": "x"}])", {}),
+      "no training-side emoji to build the vocabulary from"));
+  CHECK(contains(with_index(R"([{"image": "a.png", "has_img_twitter": true, "name": "x"}])", {}),
+                 "/0: no \"category\" string"));
+  CHECK(contains(with_index("[{]", {}), "emoji.json: not JSON"));
+  CHECK(contains(with_index(R"([{"image": "a.png", "category": "A", "has_img_twitter": true, "name": "x"}])",
+                            {{"split", std::string("train")}, {"test_every", std::int64_t{2}}}),
+                 "lists no image"));  // its one emoji is on the test side
+}
+
 TEST_CASE("EmojiCaptions.PromptsAndAdoptedVocabularies") {
   REQUIRE(fs::is_regular_file(kEmoji + "/emoji.json"));
   test::TestContext ctx;
