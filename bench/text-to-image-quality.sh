@@ -26,6 +26,14 @@ if [[ $size != 64 ]]; then
   sizes=(--set modules.G.params.resolution="$size" --set modules.D.params.resolution="$size"
     --set nodes.batch.params.size="$size" --set nodes.held_out.params.size="$size")
 fi
+# A graph with conditioning augmentation (module CA) draws its G's condition from CA's Gaussian of the
+# embedding: the probe's held-out images are drawn so too.
+ca=()
+if grep -q '"CA"' "$graph"; then
+  ca=(--set 'nodes.held_out_ca={"apply": "CA", "in": {"embedding": "held_out_text.embedding"}}'
+    --set 'nodes.held_out_condition={"type": "noise/reparameterize", "in": {"mu": "held_out_ca.mu", "logvar": "held_out_ca.logvar"}}'
+    --set nodes.held_out_fake.in.condition=held_out_condition.z)
+fi
 mkdir -p runs
 if ! ls runs/text-encoder-emoji-probe/checkpoints/step-*.pt > /dev/null 2>&1; then
   echo "training runs/text-encoder-emoji-probe first (the probe's matcher, seed 2)"
@@ -33,5 +41,5 @@ if ! ls runs/text-encoder-emoji-probe/checkpoints/step-*.pt > /dev/null 2>&1; th
     --resume --log-format jsonl > runs/text-encoder-emoji-probe.log 2>&1
 fi
 bench/seeds.py "$graph" --include graphs/probes/text-to-image-quality.json \
-  --set steps="$steps" --set outputs.checkpoint.every=500 "${sizes[@]}" --jobs "${JOBS:-2}" --seeds "${seeds[@]}" \
+  --set steps="$steps" --set outputs.checkpoint.every=500 "${sizes[@]}" "${ca[@]}" --jobs "${JOBS:-2}" --seeds "${seeds[@]}" \
   --name "$name" | tee "runs/$name.txt"
