@@ -424,11 +424,9 @@ int run_style_sampling(const ParsedArgs& args, Executor& executor, const Graph& 
   // --interpolate: frames between consecutive seeds, linear in W or spherical in Z; or with one
   // seed and several --text captions, frames between the captions' embeddings with that seed's
   // noise (Reed et al.'s interpolations).
-  const auto seeds = parse_number_list(args.value("interpolate"), "interpolate");
-  const auto captions = static_cast<std::int64_t>(args.has("text") ? args.values("text").size() : 0);
-  if (seeds.size() < 2 && !between_captions)
-    throw UserError("--interpolate " + args.value("interpolate") +
-                    ": give two seeds or more, or one seed and two --text captions or more");
+  // The seeds were parsed and checked above, before the style split was asked for.
+  const auto& seeds = interpolated;
+  const auto captions = static_cast<std::int64_t>(between_captions ? args.values("text").size() : 0);
   const auto frames = whole_option(args, "frames", 30, 1, 10000);
   const auto fps = whole_option(args, "fps", 30, 1, 240);
   // The video beside the frames where the images plugin has io/video (OpenCV's videoio).

@@ -54,17 +54,6 @@ std::vector<std::string> captions_of(const EmojiIndex::Emoji& e, const std::set<
   return out;
 }
 
-std::vector<std::string> split_on(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, separator)) {
-    const auto first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
-    out.push_back(first == std::string::npos ? std::string() : item.substr(first, last - first + 1));
-  }
-  return out;
-}
-
 }  // namespace
 
 class EmojiCaptionsSource : public OrderedSource {
@@ -130,7 +119,7 @@ class EmojiCaptionsSource : public OrderedSource {
       throw std::invalid_argument("param tokenizer is \"" + tokenizer_ +
                                   "\": use words, characters or sentencepiece");
     std::set<std::string> kinds;
-    for (const auto& kind : split_on(s.params.text("captions"), ',')) {
+    for (const auto& kind : split_trimmed(s.params.text("captions"), ',')) {
       if (kind.empty()) continue;
       if (std::find(caption_kinds().begin(), caption_kinds().end(), kind) == caption_kinds().end())
         throw std::invalid_argument("param captions: unknown kind \"" + kind +
@@ -173,7 +162,7 @@ class EmojiCaptionsSource : public OrderedSource {
                                             s.params.integer("max_size"));
     }
     if (!s.params.text("prompts").empty()) {
-      prompts_ = split_on(s.params.text("prompts"), '|');
+      prompts_ = split_trimmed(s.params.text("prompts"), '|');
       for (size_t i = 0; i < prompts_.size(); ++i)
         if (prompts_[i].empty())
           throw std::invalid_argument("param prompts: caption " + std::to_string(i + 1) + " of " +

@@ -17,12 +17,8 @@ namespace {
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
-    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
-  }
+  for (auto& item : split_trimmed(text, ','))
+    if (!item.empty()) out.push_back(std::move(item));
   return out;
 }
 
@@ -32,6 +28,17 @@ const std::vector<std::string>& known_styles() {
 }
 
 }  // namespace
+
+std::vector<std::string> split_trimmed(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, separator)) {
+    const auto first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
+    out.push_back(first == std::string::npos ? std::string() : item.substr(first, last - first + 1));
+  }
+  return out;
+}
 
 Contract& emoji_selection_params(Contract& c) {
   return c.param_path("folder", {}, "folder holding emoji.json and img/STYLE/64/*.png (${data}/emoji)")

@@ -14,6 +14,10 @@
 
 namespace ganglion::data {
 
+/// `text` cut at each `separator`, each piece without its leading and trailing spaces; empty
+/// pieces are kept (a caller that refuses them can say which).
+std::vector<std::string> split_trimmed(const std::string& text, char separator);
+
 /// The params that choose emoji, shared by the emoji sources (folder, styles, categories,
 /// skin_tones, split, test_every), appended to `c`.
 Contract& emoji_selection_params(Contract& c);
