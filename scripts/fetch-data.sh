@@ -14,6 +14,9 @@
 #   Van Gogh       Debian package opencv-doc's example images -> data-cache/vangogh/painting
 #                  (starry_night.jpg) and data-cache/vangogh/photos (20 photos of the others:
 #                  no chessboards, logos, text or renders), for CycleGAN's style transfer
+#   MIDI songs     Debian packages openttd-openmsx (31), simutrans-data (53) and mma's examples
+#                  (63 .mid files in the packaged 21.09-1) -> data-cache/midi/{openmsx,simutrans,mma}
+#                  for MidiNet; each folder checked by the md5 of `md5sum` over its sorted files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=data-cache
@@ -275,6 +278,48 @@ fetch_vangogh() {
   echo "== Starry Night and ${#vangogh_photos[@]} photos copied to $cache/vangogh"
 }
 
+# Standard MIDI Files shipped by Debian, by folder: the package's folder, the files' pattern, how
+# many, and the md5 of `md5sum` over the copied files sorted by path.
+declare -A midi_src=(
+  [openmsx]=/usr/share/games/openttd/baseset/openmsx
+  [simutrans]=/usr/share/games/simutrans/music
+  [mma]=/usr/share/doc/mma/examples
+)
+declare -A midi_package=([openmsx]=openttd-openmsx [simutrans]=simutrans-data [mma]=mma)
+declare -A midi_count=([openmsx]=31 [simutrans]=53 [mma]=63)
+declare -A midi_md5=(
+  [openmsx]=ea658acebf1b75a2f80ac72a9fd2b303
+  [simutrans]=9fe86f25f0e608c1cc211343c3f5a9e3
+  [mma]=a02168c6a7dc4d2477a7591f397f8213
+)
+
+fetch_midi() {
+  local name src have sum
+  for name in openmsx simutrans mma; do
+    src="${midi_src[$name]}"
+    if [ -d "$cache/midi/$name" ] &&
+       [ "$(cd "$cache/midi/$name" && find . -type f -name '*.mid' | LC_ALL=C sort | xargs md5sum | md5_of)" = "${midi_md5[$name]}" ]; then
+      echo "== MIDI songs of ${midi_package[$name]} present and verified in $cache/midi/$name"
+      continue
+    fi
+    have=0
+    [ -d "$src" ] && have=$(find "$src" -name '*.mid' | wc -l)
+    if [ "$have" -ne "${midi_count[$name]}" ]; then
+      echo "fetch-data.sh: $src should hold ${midi_count[$name]} .mid files: install Debian's ${midi_package[$name]} (scripts/setup.sh does)" >&2
+      exit 1
+    fi
+    rm -rf "$cache/midi/$name.tmp" && mkdir -p "$cache/midi/$name.tmp"
+    (cd "$src" && find . -name '*.mid' -print0 | xargs -0 cp --parents -t "$OLDPWD/$cache/midi/$name.tmp")
+    sum=$(cd "$cache/midi/$name.tmp" && find . -type f -name '*.mid' | LC_ALL=C sort | xargs md5sum | md5_of)
+    if [ "$sum" != "${midi_md5[$name]}" ]; then
+      echo "fetch-data.sh: the .mid files of ${midi_package[$name]} differ from the version DATA.md names (md5 of the list $sum)" >&2
+      exit 1
+    fi
+    rm -rf "$cache/midi/$name" && mv "$cache/midi/$name.tmp" "$cache/midi/$name"
+    echo "== ${midi_count[$name]} MIDI songs of ${midi_package[$name]} copied to $cache/midi/$name"
+  done
+}
+
 fetch_mnist
 fetch_fashion
 fetch_faces
@@ -282,3 +327,4 @@ fetch_lfw
 write_lfw_labels
 fetch_emoji
 fetch_vangogh
+fetch_midi

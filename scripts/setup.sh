@@ -18,7 +18,8 @@ done
 packages=(build-essential cmake ninja-build ccache pkg-config libtorch-dev libboost-dev
   nlohmann-json3-dev doctest-dev libopenblas0-openmp libpng-dev zlib1g-dev graphviz python3-jsonschema libedit-dev
   libopencv-imgcodecs-dev libopencv-videoio-dev libdlib19.1 opencv-doc
-  libsentencepiece-dev dataset-fashion-mnist)
+  libsentencepiece-dev dataset-fashion-mnist
+  libsmf-dev librtmidi-dev jackd1 python3-mido openttd-openmsx simutrans-data mma)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

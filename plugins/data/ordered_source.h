@@ -22,12 +22,13 @@ class OrderedSource : public Source {
   /// Orders `count` items for this node (its rank, the graph's seed, params shuffle and
   /// drop_last; only the first `limit` where the node has that param above 0, unless the node
   /// applied it itself: `limited`) and refuses a `batch` that no epoch would fill.
-  void order_items(const NodeSetup& s, int64_t count, int64_t batch, bool limited = false) {
+  void order_items(const NodeSetup& s, int64_t count, int64_t batch, bool limited = false,
+                   const std::string& items = "images") {
     if (!limited && s.params.has("limit") && s.params.integer("limit") > 0)
       count = std::min(count, s.params.integer("limit"));
     order_ = std::make_unique<EpochOrder>(count, s.rank, s.world_size, s.params.flag("shuffle"),
                                           s.params.flag("drop_last"), s.seed);
-    order_->require_batch(batch);
+    order_->require_batch(batch, items);
   }
 
   std::unique_ptr<EpochOrder> order_;

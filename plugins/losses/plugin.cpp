@@ -12,6 +12,7 @@ void register_cross_entropy(ganglion::TypeRegistrar&);
 void register_path_length(ganglion::TypeRegistrar&);
 void register_l1_loss(ganglion::TypeRegistrar&);
 void register_feature_matching(ganglion::TypeRegistrar&);
+void register_mean_matching(ganglion::TypeRegistrar&);
 void register_kl_divergence(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("losses", GANGLION_VERSION) {
@@ -26,5 +27,6 @@ GANGLION_PLUGIN("losses", GANGLION_VERSION) {
   register_path_length(registrar);
   register_l1_loss(registrar);
   register_feature_matching(registrar);
+  register_mean_matching(registrar);
   register_kl_divergence(registrar);
 }

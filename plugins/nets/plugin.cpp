@@ -18,6 +18,8 @@ void register_resnet_generator(ganglion::TypeRegistrar&);
 void register_spade_generator(ganglion::TypeRegistrar&);
 void register_spade_encoder(ganglion::TypeRegistrar&);
 void register_multiscale_discriminator(ganglion::TypeRegistrar&);
+void register_midinet_generator(ganglion::TypeRegistrar&);
+void register_midinet_discriminator(ganglion::TypeRegistrar&);
 
 GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_dcgan_generator(registrar);
@@ -37,4 +39,6 @@ GANGLION_PLUGIN("nets", GANGLION_VERSION) {
   register_spade_generator(registrar);
   register_spade_encoder(registrar);
   register_multiscale_discriminator(registrar);
+  register_midinet_generator(registrar);
+  register_midinet_discriminator(registrar);
 }
