@@ -3,6 +3,9 @@
 #include "edit_help.h"
 #include "edit_session.h"
 #include "style_sampling.h"
+#ifdef GANGLION_HAVE_MIDI
+#include "melody_sampling.h"
+#endif
 #include "translation.h"
 
 #include <sys/wait.h>
@@ -367,6 +370,12 @@ int sample_command(const ParsedArgs& args) {
   const std::int64_t step = read_checkpoint(checkpoint, executor);
   if (wants_style_sampling(args))
     return run_style_sampling(args, executor, graph, *grid, run_dir, step, registry);
+#ifdef GANGLION_HAVE_MIDI
+  if (wants_melody_sampling(args)) return run_melody_sampling(args, executor, graph, *grid, run_dir, step);
+#endif
+  for (const char* option : {"tempo", "midi-api", "rounds"})
+    if (args.has(option))
+      throw UserError(std::string("--") + option + " goes with --midi-out or --midi-in (a sequence grid)");
   torch::Tensor value;
   try {
     // Without --count, one batch with the noise of the run's own sample grids.
@@ -591,7 +600,7 @@ int inspect_command(const ParsedArgs& args) {
 }  // namespace
 
 std::vector<CommandSpec> commands() {
-  return {
+  std::vector<CommandSpec> all = {
       {"run",
        "GRAPH",
        "Train a graph: writes graph.json, log.jsonl, samples/ and checkpoints/ into the run directory.",
@@ -682,6 +691,22 @@ std::vector<CommandSpec> commands() {
          "with --seeds or --interpolate, all the images in one grid file too, in order (a truncation sweep's "
          "row, an interpolation strip)"},
         {"sheet-columns", "N", "images per row of the --sheet (default: all in one row)"},
+        {"bars", "N",
+         "steps of a sequence grid (outputs.samples' \"sequence\", MidiNet's melody): bars, each conditioned "
+         "on the one generated before (default: the grid's steps)"},
+        {"chords", "LIST",
+         "the chord of each bar, cycling, e.g. C,G,Am,F (- for none): sets every source output \"chord\" of "
+         "13 "
+         "numbers (midi/bars')"},
+        {"midi-out", "PORT",
+         "play each bar of the batch's first row to this MIDI output port as it is generated (`ganglion midi "
+         "ports` lists them; a unique part of the name will do)"},
+        {"midi-in", "PORT",
+         "wait for a bar played on this MIDI input port (from its first note, at --tempo) and answer it: the "
+         "played bar is the first bar's previous bar; needs --midi-out"},
+        {"tempo", "BPM", "with --midi-out and --midi-in, quarter notes per minute (default 120)"},
+        {"rounds", "N", "with --midi-in, bars to answer one after another (default 1; 0: until Ctrl-C)"},
+        {"midi-api", "API", "auto (ALSA where its sequencer opens, else JACK), alsa or jack"},
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,
         kDevice,
@@ -787,6 +812,35 @@ std::vector<CommandSpec> commands() {
        1,
        inspect_command},
   };
+#ifdef GANGLION_HAVE_MIDI
+  const OptionSpec midi_api{"midi-api", "API",
+                            "auto (ALSA where its sequencer opens, else JACK), alsa or jack"};
+  all.push_back(
+      {"midi",
+       "ports",
+       "List the MIDI input and output ports (through RtMidi: ALSA's sequencer, else a JACK server).",
+       "`ganglion play` and `ganglion sample --midi-out/--midi-in` take these names, or a unique part of "
+       "one. "
+       "With no sound card, `jackd -d dummy` (Debian's jackd1) gives MIDI ports.",
+       {midi_api, kHelp},
+       1,
+       1,
+       midi_command});
+  all.push_back(
+      {"play",
+       "FILE.mid",
+       "Play a Standard MIDI File to a MIDI output port in real time.",
+       "Every track, with the file's tempo changes; Ctrl-C stops and silences every note. A damaged file is "
+       "refused with the byte where it breaks.",
+       {{"port", "NAME", "the MIDI output port (`ganglion midi ports`; a unique part of the name will do)"},
+        {"speed", "X", "play X times as fast (default 1)"},
+        midi_api,
+        kHelp},
+       1,
+       1,
+       play_command});
+#endif
+  return all;
 }
 
 }  // namespace ganglion::cli

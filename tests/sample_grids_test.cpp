@@ -6,12 +6,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include <ganglion/plugin.h>
+#include "ganglion/engine/checkpoint.h"
+#include "ganglion/engine/executor.h"
 #include "ganglion/engine/graph_loader.h"
+#include "ganglion/engine/planner.h"
 #include "ganglion/engine/plugin_registry.h"
+#include "ganglion/engine/trainer.h"
 #include "test_support.h"
 
 using nlohmann::json;
 using namespace ganglion;
+using ganglion::test::contains;
 
 namespace {
 
@@ -100,4 +106,76 @@ TEST_CASE("SampleGrids.MistakesAreNamed") {
   CHECK(r.err.find(
             "/outputs/samples/pair/rows/1: the rows of samples grid /outputs/samples/pair do not stack") !=
         std::string::npos);
+}
+
+namespace {
+
+/// gan-ring8 with a 2-number code, so that G's output can stand in for its input, and a sequence
+/// grid of three steps that feeds each step's fakes to the next as its code.
+json ring_with_sequence() {
+  auto g = test::shipped_graph("gan-ring8");
+  g.erase("$schema");
+  g["outputs"].erase("eval");
+  g["modules"]["G"]["params"]["z_dim"] = 2;
+  g["nodes"]["z"]["params"]["dim"] = 2;
+  g["nodes"]["real"]["params"]["batch"] = 16;
+  g["outputs"]["samples"] = {{"chain",
+                              {{"from", "fake"},
+                               {"every", 2},
+                               {"writer", "test/csv"},
+                               {"sequence", {{"steps", 3}, {"axis", 1}, {"feed", {{"z", "fake"}}}}}}}};
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("SampleGrids.ASequenceFeedsEachStepsOutputToTheNextAndJoinsThem") {
+  const std::string graph = test::write_temp("sequence.json", ring_with_sequence().dump());
+  const std::string out = test::temp_dir("sequence-run");
+  auto r = test::run_cli(
+      {"run", graph, "--out", out, "--steps", "2", "--threads", "1", "--plugin-path", kTestNodes});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto lines = lines_of(out + "/samples/chain-step-00000002.csv");
+  REQUIRE(lines.size() == 16);
+  CHECK(std::count(lines[0].begin(), lines[0].end(), ',') == 5);  // three steps of two numbers
+
+  // Each step's code was the step before's fakes: G applied to columns 0-1 gives columns 2-3.
+  PluginRegistry registry;
+  registry.load(PluginRegistry::search_path({kTestNodes}));
+  const Graph g = load_graph(graph, {}, registry);
+  const Plan plan = make_plan(g);
+  Executor executor(g, plan, torch::kCPU);
+  read_checkpoint(out + "/checkpoints/step-00000002.pt", executor);
+  const SamplesSpec& grid = g.outputs.samples.front();
+  const auto joined = sample_sequence(executor, g, grid, 3).front();
+  REQUIRE(joined.sizes() == torch::IntArrayRef({16, 6}));
+  const int fake = g.find_node("fake");
+  const auto second = executor.apply_module(fake, {{"z", joined.narrow(1, 0, 2)}}).begin()->second;
+  CHECK(torch::allclose(second, joined.narrow(1, 2, 2), 1e-5, 1e-6));
+  const auto third = executor.apply_module(fake, {{"z", second}}).begin()->second;
+  CHECK(torch::allclose(third, joined.narrow(1, 4, 2), 1e-5, 1e-6));
+  // The same draw again: a sequence repeats.
+  CHECK(torch::equal(sample_sequence(executor, g, grid, 3).front(), joined));
+
+  // A sequence joins along a dimension the output has, with a feed that fits.
+  auto bad = ring_with_sequence();
+  bad["outputs"]["samples"]["chain"]["sequence"]["axis"] = 2;
+  r = test::run_cli({"run", test::write_temp("bad-axis.json", bad.dump()), "--out",
+                     test::temp_dir("bad-axis"), "--steps", "2", "--threads", "1", "--plugin-path",
+                     kTestNodes});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "which has no dimension 2 to join the sequence's steps along"));
+  bad = ring_with_sequence();
+  bad["outputs"]["samples"]["chain"]["sequence"]["feed"] = {{"real.x", "d_fake"}};
+  r = test::run_cli({"run", test::write_temp("bad-feed.json", bad.dump()), "--out",
+                     test::temp_dir("bad-feed"), "--steps", "2", "--threads", "1", "--plugin-path",
+                     kTestNodes});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "cannot hold a value of shape"));
+  bad = ring_with_sequence();
+  bad["outputs"]["samples"]["chain"]["sequence"] = {{"feed", {{"nowhere", "fake"}}}};
+  r = test::run_cli({"validate", test::write_temp("bad-seq.json", bad.dump()), "--plugin-path", kTestNodes});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "/outputs/samples/chain/sequence: missing field \"steps\""));
+  CHECK(contains(r.err, "/outputs/samples/chain/sequence/feed/nowhere"));
 }

@@ -43,7 +43,8 @@ class MidiFileWriter : public Writer {
         .param_float("threshold", 0.5, 0.0, 1.0, "a pitch sounds at a step where its value reaches this")
         .param_bool("polyphonic", false,
                     "every pitch over the threshold sounds, not only each step's strongest")
-        .param_int("gap_bars", 1, 0, 64, "bars of rest between two rows of the batch");
+        .param_int("gap_bars", 1, 0, 64, "bars of rest between two rows of the batch")
+        .param_int("rows", 0, 0, 1 << 20, "write only the batch's first this many rows (0 = all)");
   }
 
   explicit MidiFileWriter(const NodeSetup& s)
@@ -53,7 +54,8 @@ class MidiFileWriter : public Writer {
         velocity_(static_cast<int>(s.params.integer("velocity"))),
         threshold_(static_cast<float>(s.params.real("threshold"))),
         polyphonic_(s.params.flag("polyphonic")),
-        gap_(s.params.integer("gap_bars")) {}
+        gap_(s.params.integer("gap_bars")),
+        rows_(s.params.integer("rows")) {}
 
   std::string extension() const override { return ".mid"; }
 
@@ -61,7 +63,7 @@ class MidiFileWriter : public Writer {
     if (value.dim() != 4 || value.size(1) != 1 || value.size(3) != kPitches)
       throw std::invalid_argument("midi/file takes rolls B,1,T,128");
     const auto rolls = value.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    const int64_t rows = rolls.size(0), steps = rolls.size(2);
+    const int64_t rows = rows_ > 0 ? std::min(rows_, rolls.size(0)) : rolls.size(0), steps = rolls.size(2);
 
     std::unique_ptr<smf_t, SmfDeleter> smf(smf_new());
     if (!smf || smf_set_ppqn(smf.get(), kPpqn) != 0) throw std::runtime_error("libsmf: cannot make a file");
@@ -93,7 +95,7 @@ class MidiFileWriter : public Writer {
   int program_, channel_, velocity_;
   float threshold_;
   bool polyphonic_;
-  int64_t gap_;
+  int64_t gap_, rows_;
 };
 
 }  // namespace ganglion::midi

@@ -148,7 +148,10 @@ std::string framing_problem(const std::string& bytes) {
 
 }  // namespace
 
-Song read_song(const std::string& path) {
+namespace {
+
+/// `path` loaded by libsmf after its framing is checked; throws std::invalid_argument as read_song.
+SmfPtr load_checked(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw std::invalid_argument(path + ": cannot open the file");
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
@@ -169,6 +172,27 @@ Song read_song(const std::string& path) {
     throw std::invalid_argument(path +
                                 ": counts time in SMPTE frames; only files in pulses per quarter "
                                 "note are read");
+  return smf;
+}
+
+}  // namespace
+
+std::vector<TimedEvent> read_timed_events(const std::string& path) {
+  SmfPtr smf = load_checked(path);
+  std::vector<TimedEvent> events;
+  smf_rewind(smf.get());
+  while (smf_event_t* e = smf_get_next_event(smf.get())) {
+    if (smf_event_is_metadata(e) || e->midi_buffer_length < 1) continue;
+    const unsigned char status = e->midi_buffer[0];
+    if (status < 0x80 || status >= 0xF0) continue;  // channel messages only, no system exclusive
+    events.push_back({e->time_seconds,
+                      std::vector<unsigned char>(e->midi_buffer, e->midi_buffer + e->midi_buffer_length)});
+  }
+  return events;
+}
+
+Song read_song(const std::string& path) {
+  SmfPtr smf = load_checked(path);
 
   Song song;
   song.path = path;

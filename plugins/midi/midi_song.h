@@ -36,6 +36,15 @@ struct Song {
 /// time in SMPTE frames rather than pulses per quarter note.
 Song read_song(const std::string& path);
 
+/// A file's channel messages (note on and off, program and control changes, pitch bends) across all
+/// its tracks, in time order, with their times in seconds (the file's tempo changes applied): what
+/// a player sends to a port. Throws as read_song does.
+struct TimedEvent {
+  double seconds = 0;
+  std::vector<unsigned char> bytes;
+};
+std::vector<TimedEvent> read_timed_events(const std::string& path);
+
 /// The .mid and .midi files under `folder` (recursively), sorted by path.
 std::vector<std::string> midi_files(const std::string& folder);
 

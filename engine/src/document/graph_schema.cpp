@@ -286,6 +286,20 @@ json graph_schema(const PluginRegistry& registry) {
   grid["properties"]["every"] = positive_integer("write samples every N iterations");
   grid["properties"]["writer"] = {{"enum", writer_types}};
   grid["properties"]["params"] = {{"type", "object"}};
+  grid["properties"]["sequence"] = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"steps"}},
+      {"description",
+       "draw the rows step after step and join them along dimension axis; from the second step on, each "
+       "output feed names holds what its source gave the step before"},
+      {"properties",
+       {{"steps", positive_integer("steps of the sequence (bars of a melody)")},
+        {"axis", positive_integer("the dimension the steps are joined along (default 2)")},
+        {"feed",
+         {{"type", "object"},
+          {"propertyNames", {{"pattern", kRefPattern}}},
+          {"additionalProperties", {{"type", "string"}, {"pattern", kRefPattern}}}}}}}};
   grid["allOf"] = writer_rules;
   defs["samples_grid"] = grid;
   json outputs;

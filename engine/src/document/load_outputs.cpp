@@ -84,8 +84,33 @@ std::string Loader::default_writer(const Graph& g, const PortRef& from, const st
   return {};
 }
 
+void Loader::load_sequence(const json& q, const std::string& p, const Graph& g, SamplesSpec& spec) {
+  if (!q.is_object()) {
+    diags_.error(p, "expected an object such as {\"steps\": 8, \"feed\": {\"batch.previous\": \"fake\"}}");
+    return;
+  }
+  check_keys(q, p, {"steps", "axis", "feed"});
+  spec.sequence.steps = integer_field(q, "steps", p, 0, 1);
+  if (!q.contains("steps")) diags_.error(p, "missing field \"steps\": how many steps the sequence has");
+  spec.sequence.axis = integer_field(q, "axis", p, 2, 1);
+  if (!q.contains("feed")) return;
+  if (!q["feed"].is_object()) {
+    diags_.error(
+        p + "/feed",
+        "expected an object of OUTPUT: SOURCE, such as {\"batch.previous\": \"fake\"}: from the second "
+        "step on, OUTPUT holds what SOURCE gave the step before");
+    return;
+  }
+  for (const auto& [replaced, from] : q["feed"].items()) {
+    const std::string fp = p + "/feed" + json_pointer({replaced});
+    SamplesSpec::Sequence::Feed feed;
+    if (!resolve_ref(json(replaced), fp, g, feed.replaced) || !resolve_ref(from, fp, g, feed.from)) continue;
+    spec.sequence.feed.push_back(feed);
+  }
+}
+
 void Loader::load_samples_grid(const json& s, const std::string& p, const std::string& name, Graph& g) {
-  check_keys(s, p, {"from", "rows", "every", "writer", "params"});
+  check_keys(s, p, {"from", "rows", "every", "writer", "params", "sequence"});
   SamplesSpec spec;
   spec.name = name;
   spec.pointer = p;
@@ -109,6 +134,7 @@ void Loader::load_samples_grid(const json& s, const std::string& p, const std::s
     }
   }
   if (spec.rows.empty()) return;
+  if (s.contains("sequence")) load_sequence(s["sequence"], p + "/sequence", g, spec);
   std::string writer;
   if (const std::string* w = string_field(s, "writer", p, false))
     writer = *w;
@@ -271,7 +297,7 @@ void Loader::load_outputs(const json& outputs, Graph& g) {
   check_keys(outputs, "/outputs", {"samples", "checkpoint", "log", "eval", "translate"});
   if (outputs.contains("samples")) {
     const json& s = outputs["samples"];
-    static const std::vector<std::string> grid_keys{"from", "rows", "every", "writer", "params"};
+    static const std::vector<std::string> grid_keys{"from", "rows", "every", "writer", "params", "sequence"};
     const bool single =
         s.is_object() && (s.empty() || std::any_of(s.items().begin(), s.items().end(), [](const auto& kv) {
                             return std::find(grid_keys.begin(), grid_keys.end(), kv.key()) != grid_keys.end();

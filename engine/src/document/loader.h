@@ -142,6 +142,7 @@ class Loader {
   OptimizerSpec load_optimizer(const json& j, const std::string& pointer, OptimizerSpec base);
   void load_outputs(const json& outputs, Graph& g);
   void load_samples_grid(const json& grid, const std::string& pointer, const std::string& name, Graph& g);
+  void load_sequence(const json& sequence, const std::string& pointer, const Graph& g, SamplesSpec& spec);
   void load_eval(const json& e, Graph& g);
   void load_translate(const json& t, const std::string& pointer, const std::string& name, Graph& g);
   void load_schedules(const json& schedules, Graph& g);

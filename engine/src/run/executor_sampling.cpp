@@ -119,7 +119,15 @@ TensorMap Executor::apply_module(int node, const TensorMap& inputs) {
 
 NetModule& Executor::sampling_module(int module) { return *sampler_->module(module); }
 
-std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw) {
+std::vector<torch::Tensor> Executor::sample_step(
+    const std::vector<PortRef>& refs, std::uint64_t draw,
+    const std::vector<std::pair<PortRef, torch::Tensor>>& overrides) {
+  return sample_draw(refs, draw, overrides);
+}
+
+std::vector<torch::Tensor> Executor::sample_draw(
+    const std::vector<PortRef>& refs, std::uint64_t draw,
+    const std::vector<std::pair<PortRef, torch::Tensor>>& overrides) {
   std::vector<char> needed(graph_.nodes.size(), 0);
   for (const auto& ref : refs) needed[ref.node] = 1;
   for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it)
@@ -136,8 +144,20 @@ std::vector<torch::Tensor> Executor::sample_draw(const std::vector<PortRef>& ref
   try {
     torch::NoGradGuard no_grad;
     std::map<int, Value> values;
-    for (int v : plan_.order)
-      if (needed[v]) run_parts::compute(*built_, *state_, v, values, sampler_.get(), observer_);
+    for (int v : plan_.order) {
+      if (!needed[v]) continue;
+      run_parts::compute(*built_, *state_, v, values, sampler_.get(), observer_);
+      for (const auto& [ref, tensor] : overrides) {
+        if (ref.node != v) continue;
+        torch::Tensor& computed = values.at(v).outputs.at(ref.port);
+        if (computed.sizes() != tensor.sizes())
+          throw NodeFailure("\"" + graph_.port_name(ref) + "\" is " + c10::str(computed.sizes()) +
+                                ", so it cannot hold a value of shape " + c10::str(tensor.sizes()) +
+                                " in its place",
+                            graph_.nodes[v].pointer);
+        computed = tensor.to(computed.device(), computed.scalar_type());
+      }
+    }
     for (const auto& ref : refs) out.push_back(values.at(ref.node).outputs.at(ref.port));
   } catch (...) {
     end_sampling();

@@ -110,7 +110,14 @@ std::string samples_extension(const Writer& writer) {
 
 at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec& grid,
                        std::optional<std::int64_t> count) {
-  std::vector<torch::Tensor> rows = count ? executor.draw(grid.rows, *count) : executor.sample(grid.rows);
+  if (grid.sequence.steps > 0 && count)
+    throw NodeFailure("grid " + grid.pointer + " is a sequence of " + std::to_string(grid.sequence.steps) +
+                          " steps: it draws one batch, not a count of rows",
+                      grid.pointer + "/sequence");
+  std::vector<torch::Tensor> rows = grid.sequence.steps > 0
+                                        ? sample_sequence(executor, graph, grid, grid.sequence.steps)
+                                    : count ? executor.draw(grid.rows, *count)
+                                            : executor.sample(grid.rows);
   if (rows.size() == 1) return rows.front();
   // A one-channel image row (an edge map, a mask) is shown in gray beside colour rows.
   std::int64_t channels = 1;

@@ -71,6 +71,13 @@ class Executor {
   torch::Tensor sample(const PortRef& ref);
   /// Several outputs from one such evaluation (the same noise and data for all).
   __attribute__((visibility("default"))) std::vector<torch::Tensor> sample(const std::vector<PortRef>& refs);
+  /// One step of a sequence: `refs` computed as draw `draw` computes them (its data batch, its
+  /// noise), with each output named in `overrides` holding the tensor given in place of what its
+  /// node computed, for every node that reads it. Throws NodeFailure when a tensor's shape is not
+  /// the output's.
+  __attribute__((visibility("default"))) std::vector<torch::Tensor> sample_step(
+      const std::vector<PortRef>& refs, std::uint64_t draw,
+      const std::vector<std::pair<PortRef, torch::Tensor>>& overrides);
   /// `count` rows of `ref`, computed as for samples, batch after batch, each batch with noise of its
   /// own and the next batch of data (from the data set's start): the large draws metrics score.
   torch::Tensor draw(const PortRef& ref, std::int64_t count);
@@ -144,7 +151,9 @@ class Executor {
   /// The plan of the phases due at `step`.
   const std::vector<PhasePlan>& phases_due(std::int64_t step);
   void update_ema(int module, std::int64_t step);
-  std::vector<torch::Tensor> sample_draw(const std::vector<PortRef>& refs, std::uint64_t draw);
+  std::vector<torch::Tensor> sample_draw(
+      const std::vector<PortRef>& refs, std::uint64_t draw,
+      const std::vector<std::pair<PortRef, torch::Tensor>>& overrides = {});
 
   const Graph& graph_;
   const Plan& plan_;

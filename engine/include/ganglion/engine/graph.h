@@ -185,6 +185,18 @@ struct SamplesSpec {
   bool row_length_given = false;
   std::int64_t every = 500;
   std::string pointer;  ///< "/outputs/samples" or "/outputs/samples/NAME"
+  /// "sequence": the rows drawn for `steps` steps and joined along dimension `axis`, each step
+  /// from the data's next batch and fresh noise, and from the second step on each output `feed`
+  /// replaces (a bar's previous bar) holding what its source (the bar generated) gave the step
+  /// before: MidiNet's bar-by-bar melody.
+  struct Sequence {
+    std::int64_t steps = 0;  ///< 0: a single draw, not a sequence
+    std::int64_t axis = 2;
+    struct Feed {
+      PortRef replaced, from;
+    };
+    std::vector<Feed> feed;
+  } sequence;
 
   /// The file name of the grid written at `step`, without the writer's extension.
   std::string file_stem(std::int64_t step) const;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@ namespace ganglion {
 
 struct Graph;
 struct SamplesSpec;
+struct PortRef;
 class Executor;
 class Writer;
 
@@ -57,6 +59,20 @@ std::string samples_extension(const Writer& writer);
 /// Throws NodeFailure when the rows' shapes do not stack.
 at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec& grid,
                        std::optional<std::int64_t> count = std::nullopt);
+
+/// What a caller adds to a sequence grid's steps: values put in place of outputs at step k (a seed
+/// bar a person played, a chord asked for), and a call with each step's rows as they are made
+/// (to stream them to a MIDI port).
+struct SequenceHooks {
+  std::function<std::vector<std::pair<PortRef, at::Tensor>>(std::int64_t step)> overrides;
+  std::function<void(std::int64_t step, const std::vector<at::Tensor>& rows)> on_step;
+};
+
+/// A sequence grid's rows (grid.sequence) drawn for `steps` steps and joined, one tensor per row
+/// output. Throws NodeFailure when a fed value does not fit or an output has no dimension to join.
+__attribute__((visibility("default"))) std::vector<at::Tensor> sample_sequence(
+    Executor& executor, const Graph& graph, const SamplesSpec& grid, std::int64_t steps,
+    const SequenceHooks& hooks = {});
 
 /// Writes grid `grid`'s `value` to `path` with a writer made for it, atomically; throws NodeFailure
 /// naming the writer when it fails.
