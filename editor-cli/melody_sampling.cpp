@@ -167,6 +167,7 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
   for (const char* option : {"tempo", "midi-api"})
     if (args.has(option) && !args.has("midi-out") && !args.has("midi-in"))
       throw UserError(std::string("--") + option + " goes with --midi-out or --midi-in");
+  if (args.has("rounds") && !args.has("midi-in")) throw UserError("--rounds goes with --midi-in");
   if (args.has("midi-in") && !args.has("midi-out"))
     throw UserError("--midi-in: the answer is played, so give --midi-out PORT too");
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 
 #include "midi/midi_song.h"
 #include "midi/piano_roll.h"
@@ -149,6 +151,38 @@ TEST_CASE("MidiSong.ADamagedFileIsRefusedWithItsNameAndTheByteOffset") {
   CHECK(contains(refused("/nonexistent/x.mid"), "cannot open"));
 }
 
+TEST_CASE("MidiSong.MutatedFilesAreReadOrRefusedNeverCrash") {
+  // Bytes changed, cut out and put in at random places of a real file: each copy either reads (and
+  // encodes, and plays) or is refused with a message; none aborts the process or hangs.
+  const std::string good = bytes_of(first_real_file());
+  std::mt19937 rng(7);
+  int refused = 0;
+  for (int copy = 0; copy < 300; ++copy) {
+    std::string b = good;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 6); k < n && !b.empty(); ++k) {
+      const size_t at = rng() % b.size();
+      const int how = static_cast<int>(rng() % 3);
+      if (how == 0)
+        b[at] = static_cast<char>(rng());
+      else if (how == 1)
+        b.erase(at, 1 + rng() % 4);
+      else
+        b.insert(at, 1, static_cast<char>(rng()));
+    }
+    const std::string path = write_bytes("mutated.mid", b);
+    const std::string e = test::error_of([&] {
+      const auto song = midi::read_song(path);
+      midi::encode_song(song, midi::PartChoice{}, 60, 2);
+      midi::read_timed_events(path);
+    });
+    if (!e.empty()) {
+      ++refused;
+      CHECK_MESSAGE(contains(e, path), e);
+    }
+  }
+  CHECK(refused > 200);  // most changes break the framing
+}
+
 TEST_CASE("PianoRoll.TheMelodyIsThePartsHighestNoteFoldedIntoTwoOctaves") {
   // Track 1: a low accompaniment; track 2: the melody (more notes from C4 up), with a chord of two
   // notes at the start whose higher note wins, and notes far above and below the range.
@@ -176,6 +210,10 @@ TEST_CASE("PianoRoll.TheMelodyIsThePartsHighestNoteFoldedIntoTwoOctaves") {
   CHECK(low.bars[0].pitch[0] == 67);  // G3 folded up an octave
   CHECK(contains(test::error_of([] { midi::PartChoice::parse("x"); }), "param part"));
   CHECK(contains(test::error_of([] { midi::PartChoice::parse("1:17"); }), "channel from 1 to 16"));
+  // A note 17 hours in (a damaged delta time, say): refused rather than 100,000 bars of silence.
+  const std::string endless = write_song("endless.mid", {{{60, 0, 4}, {62, 1700000, 1700004}}});
+  CHECK(contains(test::error_of([&] { midi::encode_song(midi::read_song(endless), {}, 60, 2); }),
+                 "lasts over 100,000 bars"));
 }
 
 TEST_CASE("PianoRoll.ChordsAreEstimatedAndABarOfAnotherMeterBreaksTheChain") {
@@ -352,5 +390,26 @@ TEST_CASE("Midinet.TheThreeGraphsTrainOnAFewRealFilesAndWriteMidi") {
     REQUIRE(fs::is_regular_file(mid));
     CHECK(midi::read_song(mid).ppqn == 480);
     CHECK(read_with_mido(mid).first == 0);
+    if (std::string(name) != "midinet-3") continue;
+    // A melody of three bars over chords the user gives: the grid's four rows of three bars.
+    const std::string song = run + "/song.mid";
+    auto s = test::run_cli({"sample", graph, "--checkpoint", run, "--grid", "melody", "--bars", "3",
+                            "--chords", "C,Am", "--out", song});
+    REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+    CHECK(contains(s.out, "3 steps of fake"));
+    CHECK(midi::read_song(song).length <= (4 * 3 + 3) * 16 * 120);
+    const auto mistake = [&](std::vector<std::string> extra, const std::string& says) {
+      std::vector<std::string> a{"sample", graph, "--checkpoint", run};
+      a.insert(a.end(), extra.begin(), extra.end());
+      const auto r2 = test::run_cli(a);
+      CHECK(r2.exit_code == 2);
+      CHECK_MESSAGE(contains(r2.err, says), r2.err);
+    };
+    mistake({"--grid", "roll", "--bars", "2"}, "grid \"roll\" is none");
+    mistake({"--grid", "melody", "--chords", "C,X"}, "--chords: \"X\" is not a chord");
+    mistake({"--grid", "melody", "--tempo", "90"}, "--tempo goes with --midi-out or --midi-in");
+    mistake({"--grid", "melody", "--bars", "2", "--rounds", "2"}, "--rounds goes with --midi-in");
+    mistake({"--grid", "melody", "--midi-in", "keys"}, "give --midi-out PORT too");
+    mistake({"--grid", "melody", "--bars", "0"}, "--bars 0: expected a number from 1");
   }
 }

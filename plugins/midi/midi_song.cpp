@@ -237,11 +237,7 @@ Song read_song(const std::string& path) {
       }
     }
     // Notes still sounding at the end of the track end there.
-    while (!sounding.empty()) {
-      const auto key = sounding.begin()->first;
-      end_note(key.first, key.second, last);
-      sounding.erase(key);
-    }
+    while (!sounding.empty()) end_note(sounding.begin()->first.first, sounding.begin()->first.second, last);
   }
   std::sort(song.notes.begin(), song.notes.end(), [](const Note& a, const Note& b) {
     return a.start != b.start ? a.start < b.start : a.pitch < b.pitch;

@@ -100,6 +100,11 @@ Chord estimate_chord(const std::array<double, 12>& time) {
 
 EncodedSong encode_song(const Song& song, const PartChoice& part, int low, int octaves) {
   EncodedSong out;
+  // A damaged delta time can stretch a file to years of silence; no song lasts 100,000 bars.
+  if (song.length / std::max<int64_t>(1, int64_t(song.ppqn) * 4) > 100000)
+    throw std::invalid_argument(song.path + ": lasts over 100,000 bars of 4/4 (" +
+                                std::to_string(song.length) + " pulses at " + std::to_string(song.ppqn) +
+                                " a quarter note): a damaged file?");
   // The melody's part.
   std::map<std::pair<int, int>, int64_t> counts;
   for (const Note& n : song.notes) {

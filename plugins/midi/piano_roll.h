@@ -58,7 +58,8 @@ struct EncodedSong {
   int64_t other_meter_bars = 0;  ///< bars skipped for not being 16 sixteenths long
 };
 
-/// Encodes `song`. `low` and `octaves` give the melody's range.
+/// Encodes `song`. `low` and `octaves` give the melody's range. Throws std::invalid_argument for
+/// a song over 100,000 bars long (a damaged delta time).
 EncodedSong encode_song(const Song& song, const PartChoice& part, int low, int octaves);
 
 /// The chord that fits a pitch-class histogram of sounding time best (none for an all-zero one).
