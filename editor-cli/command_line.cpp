@@ -1,5 +1,8 @@
 #include "command_line.h"
 
+#include <cmath>
+#include <sstream>
+
 #include "ganglion/engine/user_error.h"
 
 namespace ganglion::cli {
@@ -69,6 +72,31 @@ std::string command_help(const CommandSpec& c) {
     out += left + o.doc + (o.repeatable ? " (repeatable)" : "") + "\n";
   }
   return out;
+}
+
+double number_option(const ParsedArgs& args, const std::string& name, double fallback, double low,
+                     double high) {
+  if (!args.has(name)) return fallback;
+  const std::string text = args.value(name);
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && v >= low && v <= high) return v;
+  } catch (const std::exception&) {
+  }
+  std::ostringstream range;
+  range << low << " to " << high;
+  throw UserError("--" + name + " " + text + ": expected a number from " + range.str());
+}
+
+long long whole_option(const ParsedArgs& args, const std::string& name, long long fallback, long long low,
+                       long long high) {
+  const double v = number_option(args, name, static_cast<double>(fallback), static_cast<double>(low),
+                                 static_cast<double>(high));
+  if (v != std::floor(v))
+    throw UserError("--" + name + " " + args.value(name) + ": expected a whole number from " +
+                    std::to_string(low) + " to " + std::to_string(high));
+  return static_cast<long long>(v);
 }
 
 }  // namespace ganglion::cli

@@ -41,4 +41,12 @@ ParsedArgs parse(const CommandSpec& command, const std::vector<std::string>& arg
 
 std::string command_help(const CommandSpec& command);
 
+/// Option `name` as a number from `low` to `high`, `fallback` when it is not given; throws
+/// UserError naming the option otherwise.
+double number_option(const ParsedArgs& args, const std::string& name, double fallback, double low,
+                     double high);
+/// The same for a count: a whole number (2.5 frames is refused, not cut to 2).
+long long whole_option(const ParsedArgs& args, const std::string& name, long long fallback, long long low,
+                       long long high);
+
 }  // namespace ganglion::cli

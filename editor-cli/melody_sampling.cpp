@@ -44,20 +44,6 @@ struct InterruptGuard {
   void (*previous_term)(int);
 };
 
-double positive_number(const ParsedArgs& args, const std::string& name, double fallback, double low,
-                       double high) {
-  if (!args.has(name)) return fallback;
-  const std::string text = args.value(name);
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && v >= low && v <= high) return v;
-  } catch (const std::exception&) {
-  }
-  throw UserError("--" + name + " " + text + ": expected a number from " + std::to_string(int(low)) + " to " +
-                  std::to_string(int(high)));
-}
-
 /// Sleeps until `when`, in short naps so that Ctrl-C is heard; false when interrupted.
 bool wait_until(clock_type::time_point when) {
   while (clock_type::now() < when) {
@@ -160,9 +146,8 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
         graph.file + ": --bars, --chords, --midi-in and --midi-out draw a sequence, and " + grid_name +
         " is none (give it \"sequence\": {\"steps\": 8, \"feed\": {...}}, or pick one with --grid)");
   if (args.has("count")) throw UserError("--count: a sequence draws one batch, row by row");
-  const auto bars =
-      static_cast<std::int64_t>(positive_number(args, "bars", double(grid.sequence.steps), 1, 100000));
-  const double tempo = positive_number(args, "tempo", 120, 20, 400);
+  const auto bars = static_cast<std::int64_t>(whole_option(args, "bars", grid.sequence.steps, 1, 100000));
+  const double tempo = number_option(args, "tempo", 120, 20, 400);
   const std::string api = args.value("midi-api", "auto");
   for (const char* option : {"tempo", "midi-api"})
     if (args.has(option) && !args.has("midi-out") && !args.has("midi-in"))
@@ -206,7 +191,7 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
   std::unique_ptr<midi::Input> in;
   if (args.has("midi-out")) out = std::make_unique<midi::Output>(args.value("midi-out"), api);
   if (args.has("midi-in")) in = std::make_unique<midi::Input>(args.value("midi-in"), api);
-  const long long rounds = in ? static_cast<long long>(positive_number(args, "rounds", 1, 0, 1e9)) : 1;
+  const long long rounds = in ? whole_option(args, "rounds", 1, 0, 1000000000) : 1;
 
   torch::Tensor seed;  // the bar played, [1, 16, 128]
   hooks.overrides = [&](std::int64_t k) {
@@ -307,7 +292,7 @@ int play_command(const ParsedArgs& args) {
   } catch (const std::invalid_argument& e) {
     throw UserError(e.what());
   }
-  const double speed = positive_number(args, "speed", 1, 0.01, 100);
+  const double speed = number_option(args, "speed", 1, 0.01, 100);
   midi::Output out(args.value("port"), args.value("midi-api", "auto"));
   InterruptGuard guard;
   std::printf("playing %s to \"%s\" (%zu events, %.1f s)\n", file.c_str(), out.port().c_str(), events.size(),

@@ -30,31 +30,6 @@ std::string padded(std::uint64_t n) {
   return text;
 }
 
-double number_option(const ParsedArgs& args, const std::string& name, double fallback, double low,
-                     double high) {
-  if (!args.has(name)) return fallback;
-  const std::string text = args.value(name);
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && v >= low && v <= high) return v;
-  } catch (const std::exception&) {
-  }
-  throw UserError("--" + name + " " + text + ": expected a number from " + c10::str(low) + " to " +
-                  c10::str(high));
-}
-
-/// A count: a whole number from `low` to `high` (2.5 frames is refused, not cut to 2).
-std::int64_t whole_option(const ParsedArgs& args, const std::string& name, std::int64_t fallback,
-                          std::int64_t low, std::int64_t high) {
-  const double v = number_option(args, name, static_cast<double>(fallback), static_cast<double>(low),
-                                 static_cast<double>(high));
-  if (v != std::floor(v))
-    throw UserError("--" + name + " " + args.value(name) + ": expected a whole number from " +
-                    std::to_string(low) + " to " + std::to_string(high));
-  return static_cast<std::int64_t>(v);
-}
-
 /// The generator node the samples grid's output comes from, and how to drive it.
 class StyleGenerator {
  public:

@@ -4,6 +4,8 @@
 // steps, and two dense layers, the chord joining each.
 #include <ganglion/plugin.h>
 
+#include "nets/midinet_condition.h"
+
 namespace ganglion::nets {
 
 class MidinetDiscriminator : public NetModule {
@@ -44,18 +46,8 @@ class MidinetDiscriminator : public NetModule {
       throw std::invalid_argument("input bar is a roll of " + std::to_string(x.size(2)) + " x " +
                                   std::to_string(x.size(3)) + "; the net reads 16 x " +
                                   std::to_string(pitches_) + " (param pitches)");
-    torch::Tensor y;
-    if (use_chord_) {
-      y = in.at("chord");
-      if (y.size(1) != y_)
-        throw std::invalid_argument("input chord has " + std::to_string(y.size(1)) +
-                                    " numbers; param chord_dim is " + std::to_string(y_));
-    }
-    const auto with_chord = [&](const torch::Tensor& h) {
-      if (!use_chord_) return h;
-      if (h.dim() == 2) return torch::cat({h, y}, 1);
-      return torch::cat({h, y.view({y.size(0), y_, 1, 1}).expand({y.size(0), y_, h.size(2), h.size(3)})}, 1);
-    };
+    const torch::Tensor y = chord_input(in, y_);
+    const auto with_chord = [&](const torch::Tensor& h) { return with_condition(h, y); };
     const auto features = torch::leaky_relu(conv1_(with_chord(x)), 0.2);
     auto h = torch::leaky_relu(bn2_(conv2_(with_chord(features))), 0.2).flatten(1);
     h = torch::leaky_relu(bn3_(fc1_(with_chord(h))), 0.2);

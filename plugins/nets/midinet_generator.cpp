@@ -7,6 +7,8 @@
 // picks the paper's model: z alone (1), with previous (2), with previous and chord (3).
 #include <ganglion/plugin.h>
 
+#include "nets/midinet_condition.h"
+
 namespace ganglion::nets {
 
 class MidinetGenerator : public NetModule {
@@ -68,13 +70,7 @@ class MidinetGenerator : public NetModule {
     if (z.size(1) != z_dim_)
       throw std::invalid_argument("input z has " + std::to_string(z.size(1)) + " numbers; param z_dim is " +
                                   std::to_string(z_dim_));
-    torch::Tensor y;
-    if (use_chord_) {
-      y = in.at("chord");
-      if (y.size(1) != y_)
-        throw std::invalid_argument("input chord has " + std::to_string(y.size(1)) +
-                                    " numbers; param chord_dim is " + std::to_string(y_));
-    }
+    const torch::Tensor y = chord_input(in, y_);
     // The conditioner's maps at 16, 8, 4 and 2 steps.
     std::vector<torch::Tensor> taps;
     if (use_previous_) {
@@ -88,11 +84,7 @@ class MidinetGenerator : public NetModule {
         taps.push_back(h);
       }
     }
-    const auto with_chord = [&](const torch::Tensor& h) {
-      if (!use_chord_) return h;
-      if (h.dim() == 2) return torch::cat({h, y}, 1);
-      return torch::cat({h, y.view({y.size(0), y_, 1, 1}).expand({y.size(0), y_, h.size(2), h.size(3)})}, 1);
-    };
+    const auto with_chord = [&](const torch::Tensor& h) { return with_condition(h, y); };
     auto h = torch::relu(bn1_(fc1_(with_chord(z))));
     h = torch::relu(bn2_(fc2_(with_chord(h)))).view({z.size(0), maps_, 2, 1});
     for (size_t i = 0; i < up_.size(); ++i) {
