@@ -151,6 +151,32 @@ TEST_CASE("MidiSong.ADamagedFileIsRefusedWithItsNameAndTheByteOffset") {
   CHECK(contains(refused("/nonexistent/x.mid"), "cannot open"));
 }
 
+TEST_CASE("MidiSong.RunningStatusAndATypeZeroFileAreRead") {
+  // Type 0, 96 pulses a quarter: C4 on, then (running status, no status byte) E4 on a quarter
+  // later, C4 off by a note-on of velocity 0, E4 off, end of track.
+  const std::string track(
+      "\x00\x90\x3C\x40"
+      "\x60\x40\x40"
+      "\x00\x3C\x00"
+      "\x60\x40\x00"
+      "\x00\xFF\x2F\x00",
+      17);
+  std::string file = std::string("MThd\0\0\0\x06\0\0\0\x01\0\x60", 14) + "MTrk" + std::string(3, '\0') +
+                     static_cast<char>(track.size()) + track;
+  const auto song = midi::read_song(write_bytes("running.mid", file));
+  CHECK(song.format == 0);
+  CHECK(song.ppqn == 96);
+  REQUIRE(song.notes.size() == 2);
+  CHECK(song.notes[0].pitch == 60);
+  CHECK(song.notes[0].end == 96);
+  CHECK(song.notes[1].pitch == 64);
+  CHECK(song.notes[1].start == 96);
+  CHECK(song.notes[1].end == 192);
+  const auto events = midi::read_timed_events(write_bytes("running.mid", file));
+  REQUIRE(events.size() == 4);
+  CHECK(events[1].seconds == doctest::Approx(0.5));  // 120 bpm when the file gives no tempo
+}
+
 TEST_CASE("MidiSong.MutatedFilesAreReadOrRefusedNeverCrash") {
   // Bytes changed, cut out and put in at random places of a real file: each copy either reads (and
   // encodes, and plays) or is refused with a message; none aborts the process or hangs.
