@@ -58,6 +58,8 @@ bool sample_with_ema(const ParsedArgs& args) {
   return w == "ema";
 }
 const OptionSpec kDevice{"device", "D", "cpu, cuda, cuda:N or auto (default: auto)"};
+const OptionSpec kMidiApi{"midi-api", "API",
+                          "auto (ALSA where its sequencer opens, else JACK), alsa or jack"};
 const OptionSpec kThreads{"threads", "N",
                           "CPU threads for compute (default: every core this process may use)"};
 
@@ -372,10 +374,13 @@ int sample_command(const ParsedArgs& args) {
     return run_style_sampling(args, executor, graph, *grid, run_dir, step, registry);
 #ifdef GANGLION_HAVE_MIDI
   if (wants_melody_sampling(args)) return run_melody_sampling(args, executor, graph, *grid, run_dir, step);
-#endif
-  for (const char* option : {"tempo", "midi-api", "rounds"})
+#else
+  for (const char* option : {"bars", "chords", "midi-out", "midi-in", "tempo", "rounds", "midi-api"})
     if (args.has(option))
-      throw UserError(std::string("--") + option + " goes with --midi-out or --midi-in (a sequence grid)");
+      throw UserError(std::string("--") + option +
+                      ": this ganglion was built without libsmf (libsmf-dev), so "
+                      "without sequence and MIDI sampling");
+#endif
   torch::Tensor value;
   try {
     // Without --count, one batch with the noise of the run's own sample grids.
@@ -706,7 +711,7 @@ std::vector<CommandSpec> commands() {
          "played bar is the first bar's previous bar; needs --midi-out"},
         {"tempo", "BPM", "with --midi-out and --midi-in, quarter notes per minute (default 120)"},
         {"rounds", "N", "with --midi-in, bars to answer one after another (default 1; 0: until Ctrl-C)"},
-        {"midi-api", "API", "auto (ALSA where its sequencer opens, else JACK), alsa or jack"},
+        kMidiApi,
         {"out", "FILE", "where to write (default: sample-step-N.png in the run directory)"},
         kWeights,
         kDevice,
@@ -813,8 +818,6 @@ std::vector<CommandSpec> commands() {
        inspect_command},
   };
 #ifdef GANGLION_HAVE_MIDI
-  const OptionSpec midi_api{"midi-api", "API",
-                            "auto (ALSA where its sequencer opens, else JACK), alsa or jack"};
   all.push_back(
       {"midi",
        "ports",
@@ -822,7 +825,7 @@ std::vector<CommandSpec> commands() {
        "`ganglion play` and `ganglion sample --midi-out/--midi-in` take these names, or a unique part of "
        "one. "
        "With no sound card, `jackd -d dummy` (Debian's jackd1) gives MIDI ports.",
-       {midi_api, kHelp},
+       {kMidiApi, kHelp},
        1,
        1,
        midi_command});
@@ -834,7 +837,7 @@ std::vector<CommandSpec> commands() {
        "refused with the byte where it breaks.",
        {{"port", "NAME", "the MIDI output port (`ganglion midi ports`; a unique part of the name will do)"},
         {"speed", "X", "play X times as fast (default 1)"},
-        midi_api,
+        kMidiApi,
         kHelp},
        1,
        1,

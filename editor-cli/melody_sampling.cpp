@@ -44,6 +44,11 @@ struct InterruptGuard {
   void (*previous_term)(int);
 };
 
+/// `seconds` after `start`.
+clock_type::time_point after(clock_type::time_point start, double seconds) {
+  return start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+}
+
 /// Sleeps until `when`, in short naps so that Ctrl-C is heard; false when interrupted.
 bool wait_until(clock_type::time_point when) {
   while (clock_type::now() < when) {
@@ -74,13 +79,10 @@ bool play_roll(midi::Output& out, const torch::Tensor& roll, double tempo, clock
     return a.step != b.step ? a.step < b.step : (a.bytes[0] == 0x80) > (b.bytes[0] == 0x80);
   });
   for (const auto& m : messages) {
-    if (!wait_until(start + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(double(m.step) * step_seconds))))
-      return false;
+    if (!wait_until(after(start, double(m.step) * step_seconds))) return false;
     out.send(m.bytes);
   }
-  return wait_until(start + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(double(values.size(0)) * step_seconds)));
+  return wait_until(after(start, double(values.size(0)) * step_seconds));
 }
 
 /// What a person played (messages timed from the first note-on) as MidiNet's bar: the notes
@@ -89,31 +91,21 @@ torch::Tensor bar_from_playing(const std::vector<midi::TimedMessage>& played, do
   ganglion::midi::Song song;
   song.ppqn = 480;
   const double pulses_per_second = 480 * tempo / 60;
-  std::map<int, int64_t> sounding;
   const int64_t bar_end = 4 * 480;
+  // Every channel is one part, as a keyboard's notes are one melody.
+  ganglion::midi::NotePairing pairing(0, &song.notes);
   for (const auto& m : played) {
     if (m.bytes.size() < 3) continue;
-    const int status = m.bytes[0] & 0xF0, pitch = m.bytes[1] & 0x7F;
-    const int64_t at = std::min<int64_t>(bar_end, static_cast<int64_t>(m.at * pulses_per_second + 0.5));
-    const bool on = status == 0x90 && m.bytes[2] > 0,
-               off = status == 0x80 || (status == 0x90 && m.bytes[2] == 0);
-    if ((on || off) && sounding.count(pitch)) {
-      if (at > sounding[pitch]) song.notes.push_back({0, 0, pitch, 100, sounding[pitch], at});
-      sounding.erase(pitch);
-    }
-    if (on) sounding[pitch] = at;
+    const unsigned char bytes[3] = {static_cast<unsigned char>(m.bytes[0] & 0xF0), m.bytes[1], m.bytes[2]};
+    pairing.message(bytes, 3,
+                    std::min<int64_t>(bar_end, static_cast<int64_t>(m.at * pulses_per_second + 0.5)));
   }
-  for (const auto& [pitch, start] : sounding)
-    if (bar_end > start) song.notes.push_back({0, 0, pitch, 100, start, bar_end});
-  std::sort(song.notes.begin(), song.notes.end(), [](const auto& a, const auto& b) {
-    return a.start != b.start ? a.start < b.start : a.pitch < b.pitch;
-  });
+  pairing.finish(bar_end);
+  ganglion::midi::sort_notes(song.notes);
   song.length = bar_end;
   auto roll = torch::zeros({1, ganglion::midi::kSteps, ganglion::midi::kPitches});
   const auto encoded = ganglion::midi::encode_song(song, ganglion::midi::PartChoice{}, 60, 2);
-  if (!encoded.bars.empty())
-    for (int s = 0; s < ganglion::midi::kSteps; ++s)
-      if (encoded.bars[0].pitch[s] >= 0) roll[0][s][encoded.bars[0].pitch[s]] = 1;
+  if (!encoded.bars.empty()) ganglion::midi::fill_roll(encoded.bars[0], roll.data_ptr<float>());
   return roll;
 }
 
@@ -133,13 +125,20 @@ std::vector<PortRef> chord_ports(const Graph& graph) {
 }  // namespace
 
 bool wants_melody_sampling(const ParsedArgs& args) {
-  for (const char* option : {"bars", "chords", "midi-out", "midi-in"})
+  for (const char* option : {"bars", "chords", "midi-out", "midi-in", "tempo", "rounds", "midi-api"})
     if (args.has(option)) return true;
   return false;
 }
 
 int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph& graph,
                         const SamplesSpec& grid, const std::string& run_dir, std::int64_t step) {
+  for (const char* option : {"tempo", "midi-api"})
+    if (args.has(option) && !args.has("midi-out") && !args.has("midi-in"))
+      throw UserError(std::string("--") + option + " goes with --midi-out or --midi-in");
+  if (args.has("rounds") && !args.has("midi-in")) throw UserError("--rounds goes with --midi-in");
+  if (args.has("midi-in") && !args.has("midi-out"))
+    throw UserError("--midi-in: the answer is played, so give --midi-out PORT too");
+
   const std::string grid_name = grid.name.empty() ? "outputs.samples" : "grid \"" + grid.name + "\"";
   if (grid.sequence.steps == 0)
     throw UserError(
@@ -149,13 +148,6 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
   const auto bars = static_cast<std::int64_t>(whole_option(args, "bars", grid.sequence.steps, 1, 100000));
   const double tempo = number_option(args, "tempo", 120, 20, 400);
   const std::string api = args.value("midi-api", "auto");
-  for (const char* option : {"tempo", "midi-api"})
-    if (args.has(option) && !args.has("midi-out") && !args.has("midi-in"))
-      throw UserError(std::string("--") + option + " goes with --midi-out or --midi-in");
-  if (args.has("rounds") && !args.has("midi-in")) throw UserError("--rounds goes with --midi-in");
-  if (args.has("midi-in") && !args.has("midi-out"))
-    throw UserError("--midi-in: the answer is played, so give --midi-out PORT too");
-
   SequenceHooks hooks;
   // --chords: the chord of bar k is the k-th (cycling), for every row.
   std::vector<ganglion::midi::Chord> chords;
@@ -222,8 +214,7 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
       std::printf("bar %lld\n", static_cast<long long>(k + 1));
       std::fflush(stdout);
       play_roll(*out, bar[0][0], tempo, next_bar);
-      next_bar += std::chrono::duration_cast<clock_type::duration>(
-          std::chrono::duration<double>(double(bar.size(2)) * 60.0 / tempo / 4));
+      next_bar = after(next_bar, double(bar.size(2)) * 60.0 / tempo / 4);
     };
 
   std::string target = args.value("out");
@@ -242,9 +233,9 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
       seed = bar_from_playing(played, tempo);
       next_bar = clock_type::now();
     }
-    std::vector<at::Tensor> joined;
+    at::Tensor value;
     try {
-      joined = sample_sequence(executor, graph, grid, bars, hooks);
+      value = stack_grid_rows(graph, grid, sample_sequence(executor, graph, grid, bars, hooks));
     } catch (const NodeFailure& e) {
       throw UserError(graph.file, e.pointer(), e.what());
     }
@@ -257,7 +248,7 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
               .string();
     }
     try {
-      write_samples(graph, grid, joined.size() == 1 ? joined.front() : torch::cat(joined, 0), path);
+      write_samples(graph, grid, value, path);
     } catch (const NodeFailure& e) {
       throw UserError(path, "", e.what());
     }
@@ -271,11 +262,10 @@ int run_melody_sampling(const ParsedArgs& args, Executor& executor, const Graph&
 int midi_command(const ParsedArgs& args) {
   if (args.positional.front() != "ports")
     throw UserError("ganglion midi " + args.positional.front() + ": the only subcommand is ports");
-  const std::string api = args.value("midi-api", "auto");
-  const std::string chosen = midi::resolve_api(api);
-  std::printf("MIDI through %s\n", chosen.c_str());
+  const midi::PortList ports = midi::list_ports(args.value("midi-api", "auto"));
+  std::printf("MIDI through %s\n", ports.api.c_str());
   for (const bool inputs : {true, false}) {
-    const auto names = midi::port_names(inputs, chosen);
+    const auto& names = inputs ? ports.inputs : ports.outputs;
     std::printf("%s ports:%s\n", inputs ? "input" : "output", names.empty() ? " none" : "");
     for (const auto& n : names) std::printf("  %s\n", n.c_str());
   }
@@ -300,9 +290,7 @@ int play_command(const ParsedArgs& args) {
   std::fflush(stdout);
   const auto start = clock_type::now();
   for (const auto& e : events) {
-    if (!wait_until(start + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(e.seconds / speed))))
-      break;
+    if (!wait_until(after(start, e.seconds / speed))) break;
     out.send(e.bytes);
   }
   out.all_notes_off();

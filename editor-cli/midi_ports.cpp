@@ -101,32 +101,7 @@ bool alsa_opens() {
   }
 }
 
-/// An RtMidi client of `api` whose errors are kept, or a UserError saying why there is none.
-template <class Port>
-std::unique_ptr<Port> open_client(const std::string& api, const std::string& client, std::string* errors) {
-  const std::string chosen = resolve_api(api);
-  try {
-    auto port = std::make_unique<Port>(api_of(chosen), client);
-    port->setErrorCallback(&keep_error, errors);
-    port->getPortCount();
-    if (!errors->empty()) throw UserError("MIDI (" + chosen + "): " + *errors);
-    return port;
-  } catch (const RtMidiError& e) {
-    throw UserError("MIDI (" + chosen + "): " + e.getMessage());
-  }
-}
-
-template <class Port>
-std::vector<std::string> names_of(Port& port) {
-  std::vector<std::string> names;
-  for (unsigned i = 0; i < port.getPortCount(); ++i) names.push_back(port.getPortName(i));
-  return names;
-}
-
-}  // namespace
-
-bool available() { return true; }
-
+/// The API `api` names: "auto" is "alsa" where its sequencer opens, else "jack" where a server runs.
 std::string resolve_api(const std::string& api) {
   if (api == "alsa") {
     if (!alsa_opens())
@@ -147,10 +122,53 @@ std::string resolve_api(const std::string& api) {
   throw UserError(kNoBackend);
 }
 
-std::vector<std::string> port_names(bool inputs, const std::string& api) {
+/// An RtMidi client of `api` (resolved: alsa or jack) whose errors are kept, or a UserError saying
+/// why there is none.
+template <class Port>
+std::unique_ptr<Port> open_client(const std::string& api, std::string* errors) {
+  try {
+    auto port = std::make_unique<Port>(api_of(api), "ganglion");
+    port->setErrorCallback(&keep_error, errors);
+    port->getPortCount();
+    if (!errors->empty()) throw UserError("MIDI (" + api + "): " + *errors);
+    return port;
+  } catch (const RtMidiError& e) {
+    throw UserError("MIDI (" + api + "): " + e.getMessage());
+  }
+}
+
+template <class Port>
+std::vector<std::string> names_of(Port& port) {
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < port.getPortCount(); ++i) names.push_back(port.getPortName(i));
+  return names;
+}
+
+/// A client of `api` connected to the port `name` names (inputs: a port that sends to us), whose
+/// full name goes to `port`.
+template <class Port>
+std::unique_ptr<Port> connect(const std::string& name, const std::string& api, bool inputs,
+                              std::string* errors, std::string* port) {
+  auto client = open_client<Port>(resolve_api(api), errors);
+  const auto names = names_of(*client);
+  const size_t i = choose_port(names, name, inputs);
+  *port = names[i];
+  client->openPort(static_cast<unsigned>(i), inputs ? "in" : "out");
+  if (!errors->empty()) throw UserError("MIDI port \"" + *port + "\": " + *errors);
+  return client;
+}
+
+}  // namespace
+
+bool available() { return true; }
+
+PortList list_ports(const std::string& api) {
+  PortList list;
+  list.api = resolve_api(api);
   std::string errors;
-  if (inputs) return names_of(*open_client<RtMidiIn>(api, "ganglion", &errors));
-  return names_of(*open_client<RtMidiOut>(api, "ganglion", &errors));
+  list.inputs = names_of(*open_client<RtMidiIn>(list.api, &errors));
+  list.outputs = names_of(*open_client<RtMidiOut>(list.api, &errors));
+  return list;
 }
 
 struct Output::Impl {
@@ -160,12 +178,7 @@ struct Output::Impl {
 };
 
 Output::Output(const std::string& name, const std::string& api) : impl_(std::make_unique<Impl>()) {
-  impl_->out = open_client<RtMidiOut>(api, "ganglion", &impl_->errors);
-  const auto names = names_of(*impl_->out);
-  const size_t i = choose_port(names, name, false);
-  impl_->port = names[i];
-  impl_->out->openPort(static_cast<unsigned>(i), "out");
-  if (!impl_->errors.empty()) throw UserError("MIDI port \"" + impl_->port + "\": " + impl_->errors);
+  impl_->out = connect<RtMidiOut>(name, api, false, &impl_->errors, &impl_->port);
 }
 
 Output::~Output() {
@@ -205,12 +218,7 @@ struct Input::Impl {
 };
 
 Input::Input(const std::string& name, const std::string& api) : impl_(std::make_unique<Impl>()) {
-  impl_->in = open_client<RtMidiIn>(api, "ganglion", &impl_->errors);
-  const auto names = names_of(*impl_->in);
-  const size_t i = choose_port(names, name, true);
-  impl_->port = names[i];
-  impl_->in->openPort(static_cast<unsigned>(i), "in");
-  if (!impl_->errors.empty()) throw UserError("MIDI port \"" + impl_->port + "\": " + impl_->errors);
+  impl_->in = connect<RtMidiIn>(name, api, true, &impl_->errors, &impl_->port);
 }
 
 Input::~Input() = default;
@@ -250,8 +258,7 @@ namespace {
 }  // namespace
 
 bool available() { return false; }
-std::string resolve_api(const std::string&) { no_rtmidi(); }
-std::vector<std::string> port_names(bool, const std::string&) { no_rtmidi(); }
+PortList list_ports(const std::string&) { no_rtmidi(); }
 struct Output::Impl {};
 Output::Output(const std::string&, const std::string&) { no_rtmidi(); }
 Output::~Output() = default;

@@ -14,10 +14,13 @@ namespace ganglion::cli::midi {
 /// Whether this build has RtMidi.
 bool available();
 
-/// The ports of `api` ("auto", "alsa" or "jack"): inputs (ports that send to us) or outputs.
-std::vector<std::string> port_names(bool inputs, const std::string& api);
-/// The API "auto" chooses now: "alsa" where its sequencer opens, else "jack" where a server runs.
-std::string resolve_api(const std::string& api);
+/// The ports of `api` ("auto": ALSA where its sequencer opens, else JACK where a server runs;
+/// "alsa"; "jack"): the API used, the input ports (that send to us) and the output ports.
+struct PortList {
+  std::string api;
+  std::vector<std::string> inputs, outputs;
+};
+PortList list_ports(const std::string& api);
 
 /// A MIDI message with the time it arrived, in seconds since recording began.
 struct TimedMessage {

@@ -11,16 +11,6 @@
 
 namespace ganglion::midi {
 
-namespace {
-
-/// The bar as a 16 x 128 roll of 0/1, written into `out`.
-void fill_roll(const Bar& bar, float* out) {
-  for (int s = 0; s < kSteps; ++s)
-    if (bar.pitch[s] >= 0) out[s * kPitches + bar.pitch[s]] = 1;
-}
-
-}  // namespace
-
 class BarsSource : public data::OrderedSource {
  public:
   static Contract contract() {

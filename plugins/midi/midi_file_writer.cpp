@@ -8,14 +8,11 @@
 
 #include "midi/piano_roll.h"
 #include "midi/roll_notes.h"
+#include "midi/smf_handle.h"
 
 namespace ganglion::midi {
 
 namespace {
-
-struct SmfDeleter {
-  void operator()(smf_t* s) const { smf_delete(s); }
-};
 
 constexpr int kPpqn = 480, kStepPulses = kPpqn / 4;
 
@@ -65,7 +62,7 @@ class MidiFileWriter : public Writer {
     const auto rolls = value.detach().to(torch::kCPU, torch::kFloat).contiguous();
     const int64_t rows = rows_ > 0 ? std::min(rows_, rolls.size(0)) : rolls.size(0), steps = rolls.size(2);
 
-    std::unique_ptr<smf_t, SmfDeleter> smf(smf_new());
+    SmfPtr smf(smf_new());
     if (!smf || smf_set_ppqn(smf.get(), kPpqn) != 0) throw std::runtime_error("libsmf: cannot make a file");
     smf_track_t* track = smf_track_new();
     if (!track) throw std::runtime_error("libsmf: cannot make a track");

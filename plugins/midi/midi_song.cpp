@@ -3,6 +3,7 @@
 // it would abort on. libsmf reports through GLib's log and loads what it can of a damaged file
 // ("continuing anyway"), so every message it logs while loading is taken as damage too.
 #include "midi/midi_song.h"
+#include "midi/smf_handle.h"
 
 #include <smf.h>
 
@@ -42,11 +43,6 @@ class LogCapture {
   GLogFunc previous_ = nullptr;
   std::vector<std::string> messages_;
 };
-
-struct SmfDeleter {
-  void operator()(smf_t* s) const { smf_delete(s); }
-};
-using SmfPtr = std::unique_ptr<smf_t, SmfDeleter>;
 
 uint32_t big_endian(const std::string& b, size_t at, int bytes) {
   uint32_t v = 0;
@@ -159,19 +155,20 @@ SmfPtr load_checked(const std::string& path) {
 
   if (const std::string problem = framing_problem(bytes); !problem.empty())
     throw std::invalid_argument(path + ": not a readable Standard MIDI File, " + problem);
-  if (static_cast<unsigned char>(bytes[12]) & 0x80)  // the header's division: SMPTE frames
+  // The header's division: pulses per quarter note, or SMPTE frames where its top bit is set.
+  const uint32_t division = big_endian(bytes, 12, 2);
+  if (division & 0x8000)
+    throw std::invalid_argument(
+        path + ": counts time in SMPTE frames; only files in pulses per quarter note are read");
+  if (division == 0)
     throw std::invalid_argument(path +
-                                ": counts time in SMPTE frames; only files in pulses per quarter "
-                                "note are read");
+                                ": not a readable Standard MIDI File, at byte 12: the header declares 0 "
+                                "pulses per quarter note");
   std::vector<std::string> messages;
   SmfPtr smf = load(bytes, &messages);
   if (!smf || !messages.empty())
     throw std::invalid_argument(path + ": libsmf cannot read the file" +
                                 (messages.empty() ? std::string() : ": " + messages.front()));
-  if (smf->ppqn <= 0 || smf->frames_per_second > 0)
-    throw std::invalid_argument(path +
-                                ": counts time in SMPTE frames; only files in pulses per quarter "
-                                "note are read");
   return smf;
 }
 
@@ -213,36 +210,50 @@ Song read_song(const std::string& path) {
 
   for (int t = 1; t <= smf->number_of_tracks; ++t) {
     smf_track_t* track = smf_get_track_by_number(smf.get(), t);
-    // Sounding notes by (channel, pitch): a second note-on of a sounding key ends the first.
-    std::map<std::pair<int, int>, Note> sounding;
-    const auto end_note = [&](int channel, int pitch, int64_t at) {
-      const auto it = sounding.find({channel, pitch});
-      if (it == sounding.end()) return;
-      it->second.end = at;
-      if (it->second.end > it->second.start) song.notes.push_back(it->second);
-      sounding.erase(it);
-    };
+    NotePairing pairing(t - 1, &song.notes);
     int64_t last = 0;
     for (int e = 1; e <= track->number_of_events; ++e) {
       const smf_event_t* event = smf_track_get_event_by_number(track, e);
       last = std::max<int64_t>(last, event->time_pulses);
-      if (event->midi_buffer_length < 3 || smf_event_is_metadata(event)) continue;
-      const int status = event->midi_buffer[0] & 0xF0, channel = event->midi_buffer[0] & 0x0F;
-      const int pitch = event->midi_buffer[1] & 0x7F, velocity = event->midi_buffer[2] & 0x7F;
-      if (status == 0x90 && velocity > 0) {
-        end_note(channel, pitch, event->time_pulses);
-        sounding[{channel, pitch}] = Note{t - 1, channel, pitch, velocity, event->time_pulses, 0};
-      } else if (status == 0x80 || status == 0x90) {
-        end_note(channel, pitch, event->time_pulses);
-      }
+      if (!smf_event_is_metadata(event))
+        pairing.message(event->midi_buffer, static_cast<size_t>(event->midi_buffer_length),
+                        event->time_pulses);
     }
     // Notes still sounding at the end of the track end there.
-    while (!sounding.empty()) end_note(sounding.begin()->first.first, sounding.begin()->first.second, last);
+    pairing.finish(last);
   }
-  std::sort(song.notes.begin(), song.notes.end(), [](const Note& a, const Note& b) {
+  sort_notes(song.notes);
+  return song;
+}
+
+void NotePairing::end(int channel, int pitch, int64_t at) {
+  const auto it = sounding_.find({channel, pitch});
+  if (it == sounding_.end()) return;
+  it->second.end = at;
+  if (it->second.end > it->second.start) notes_->push_back(it->second);
+  sounding_.erase(it);
+}
+
+void NotePairing::message(const unsigned char* bytes, size_t size, int64_t at) {
+  if (size < 3) return;
+  const int status = bytes[0] & 0xF0, channel = bytes[0] & 0x0F;
+  const int pitch = bytes[1] & 0x7F, velocity = bytes[2] & 0x7F;
+  if (status == 0x90 && velocity > 0) {
+    end(channel, pitch, at);
+    sounding_[{channel, pitch}] = Note{track_, channel, pitch, velocity, at, 0};
+  } else if (status == 0x80 || status == 0x90) {
+    end(channel, pitch, at);
+  }
+}
+
+void NotePairing::finish(int64_t at) {
+  while (!sounding_.empty()) end(sounding_.begin()->first.first, sounding_.begin()->first.second, at);
+}
+
+void sort_notes(std::vector<Note>& notes) {
+  std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) {
     return a.start != b.start ? a.start < b.start : a.pitch < b.pitch;
   });
-  return song;
 }
 
 std::vector<std::string> midi_files(const std::string& folder) {

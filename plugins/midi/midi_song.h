@@ -4,7 +4,9 @@
 // the part that could not be read.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,26 @@ struct Song {
   std::vector<Note> notes;    ///< ordered by start, then pitch
   int64_t length = 0;         ///< pulses to the last event
 };
+
+/// Note-on and note-off messages paired into notes, as read_song pairs a track's: a note-on of a
+/// key (channel and pitch) already sounding ends it first, a note-on of velocity 0 is a note-off,
+/// finish() ends what still sounds, and notes of no length are dropped.
+class NotePairing {
+ public:
+  NotePairing(int track, std::vector<Note>* notes) : track_(track), notes_(notes) {}
+  /// A channel message of `size` bytes at pulse `at`; any but a note-on or note-off is ignored.
+  void message(const unsigned char* bytes, size_t size, int64_t at);
+  void finish(int64_t at);
+
+ private:
+  void end(int channel, int pitch, int64_t at);
+  int track_;
+  std::vector<Note>* notes_;
+  std::map<std::pair<int, int>, Note> sounding_;
+};
+
+/// Orders notes by start, then pitch (Song::notes' order).
+void sort_notes(std::vector<Note>& notes);
 
 /// Reads `path`; throws std::invalid_argument naming the file (and the byte offset of the chunk
 /// libsmf stopped in) for a file that is not a Standard MIDI File or is damaged, or that counts

@@ -61,6 +61,11 @@ Chord parse_chord(const std::string& text) {
   return c;
 }
 
+void fill_roll(const Bar& bar, float* out) {
+  for (int s = 0; s < kSteps; ++s)
+    if (bar.pitch[s] >= 0) out[s * kPitches + bar.pitch[s]] = 1;
+}
+
 bool Bar::empty() const {
   return std::all_of(pitch.begin(), pitch.end(), [](int p) { return p < 0; });
 }

@@ -58,6 +58,10 @@ struct EncodedSong {
   int64_t other_meter_bars = 0;  ///< bars skipped for not being 16 sixteenths long
 };
 
+/// Writes 1 where `bar`'s melody sounds into `out`, a zeroed 16 x 128 roll (steps x pitches,
+/// row-major): the bar as midi/bars gives it.
+void fill_roll(const Bar& bar, float* out);
+
 /// Encodes `song`. `low` and `octaves` give the melody's range. Throws std::invalid_argument for
 /// a song over 100,000 bars long (a damaged delta time).
 EncodedSong encode_song(const Song& song, const PartChoice& part, int low, int octaves);

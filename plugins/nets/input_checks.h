@@ -6,8 +6,15 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ganglion::nets {
+
+/// Whether `port` is among the inputs a graph connects (NodeSetup::inputs): a net whose optional
+/// inputs choose its shape (MidiNet's model, SPADE's z) reads them when it is made.
+inline bool connected(const std::vector<std::string>& inputs, const std::string& port) {
+  return std::find(inputs.begin(), inputs.end(), port) != inputs.end();
+}
 
 /// Doublings from 4x4 to `resolution`, which must be a power of two of at least 8; `advice` ends
 /// the error.

@@ -4,6 +4,7 @@
 // steps, and two dense layers, the chord joining each.
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
 #include "nets/midinet_condition.h"
 
 namespace ganglion::nets {
@@ -27,7 +28,7 @@ class MidinetDiscriminator : public NetModule {
 
   explicit MidinetDiscriminator(const NodeSetup& s) {
     const auto& p = s.params;
-    use_chord_ = std::find(s.inputs.begin(), s.inputs.end(), "chord") != s.inputs.end();
+    use_chord_ = connected(s.inputs, "chord");
     y_ = use_chord_ ? p.integer("chord_dim") : 0;
     pitches_ = p.integer("pitches");
     const int64_t maps = p.integer("maps"), hidden = p.integer("hidden"), first = 1 + y_;

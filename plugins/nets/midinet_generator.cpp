@@ -7,6 +7,7 @@
 // picks the paper's model: z alone (1), with previous (2), with previous and chord (3).
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
 #include "nets/midinet_condition.h"
 
 namespace ganglion::nets {
@@ -32,10 +33,7 @@ class MidinetGenerator : public NetModule {
 
   explicit MidinetGenerator(const NodeSetup& s) {
     const auto& p = s.params;
-    const auto connected = [&](const char* port) {
-      return std::find(s.inputs.begin(), s.inputs.end(), port) != s.inputs.end();
-    };
-    use_previous_ = connected("previous"), use_chord_ = connected("chord");
+    use_previous_ = connected(s.inputs, "previous"), use_chord_ = connected(s.inputs, "chord");
     z_dim_ = p.integer("z_dim"), y_ = use_chord_ ? p.integer("chord_dim") : 0;
     pitches_ = p.integer("pitches"), maps_ = p.integer("maps");
     const int64_t cm = use_previous_ ? p.integer("conditioner_maps") : 0, hidden = p.integer("hidden");

@@ -15,6 +15,8 @@
 
 #include <ganglion/plugin.h>
 
+#include "nets/input_checks.h"
+
 #include "layers/spectral_norm.h"
 #include "nets/norm_layer.h"
 
@@ -126,7 +128,9 @@ class SpadeGenerator : public NetModule {
   }
 
   explicit SpadeGenerator(const NodeSetup& s)
-      : classes_(s.params.integer("classes")), uses_z_(has_input(s, "z")), nf_(s.params.integer("filters")) {
+      : classes_(s.params.integer("classes")),
+        uses_z_(connected(s.inputs, "z")),
+        nf_(s.params.integer("filters")) {
     using namespace torch::nn;
     const std::string norm = s.params.text("norm");
     if (norm != "instance" && norm != "batch")
@@ -176,9 +180,6 @@ class SpadeGenerator : public NetModule {
   }
 
  private:
-  static bool has_input(const NodeSetup& s, const std::string& port) {
-    return std::find(s.inputs.begin(), s.inputs.end(), port) != s.inputs.end();
-  }
   int64_t classes_;
   bool uses_z_;
   int64_t nf_;

@@ -118,6 +118,10 @@ at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec
                                         ? sample_sequence(executor, graph, grid, grid.sequence.steps)
                                     : count ? executor.draw(grid.rows, *count)
                                             : executor.sample(grid.rows);
+  return stack_grid_rows(graph, grid, std::move(rows));
+}
+
+at::Tensor stack_grid_rows(const Graph& graph, const SamplesSpec& grid, std::vector<at::Tensor> rows) {
   if (rows.size() == 1) return rows.front();
   // A one-channel image row (an edge map, a mask) is shown in gray beside colour rows.
   std::int64_t channels = 1;

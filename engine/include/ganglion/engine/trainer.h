@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace at {
 class Tensor;  // kept out of this header: the CLI's other files need no torch
@@ -59,6 +60,12 @@ std::string samples_extension(const Writer& writer);
 /// Throws NodeFailure when the rows' shapes do not stack.
 at::Tensor sample_grid(Executor& executor, const Graph& graph, const SamplesSpec& grid,
                        std::optional<std::int64_t> count = std::nullopt);
+
+/// A grid's rows (one tensor per output of grid.rows) as the one value its writer takes: stacked row
+/// after row, a one-channel image row shown in gray beside colour rows. Throws NodeFailure when
+/// their shapes do not stack.
+__attribute__((visibility("default"))) at::Tensor stack_grid_rows(const Graph& graph, const SamplesSpec& grid,
+                                                                  std::vector<at::Tensor> rows);
 
 /// What a caller adds to a sequence grid's steps: values put in place of outputs at step k (a seed
 /// bar a person played, a chord asked for), and a call with each step's rows as they are made
